@@ -1,0 +1,53 @@
+"""The data model. Import models from here."""
+
+from .accounts import Organisation, RoleGrant, User
+from .editions import Category, Criterion, Edition, Question
+from .enums import (
+    CategoryState,
+    ConflictSource,
+    DecisionKind,
+    DecisionState,
+    NominationState,
+    OrganisationKind,
+    OutboxState,
+    QuestionKind,
+    ReviewState,
+    Role,
+)
+from .nominations import Answer, Attachment, Nomination
+from .audit import AuditEvent
+from .outbox import OutboxMessage
+from .reviews import Assignment, Conflict, Decision, Review, Score
+from .types import UTCDateTime, utcnow
+
+__all__ = [
+    "Answer",
+    "Assignment",
+    "Attachment",
+    "AuditEvent",
+    "Category",
+    "CategoryState",
+    "Conflict",
+    "ConflictSource",
+    "Criterion",
+    "Decision",
+    "DecisionKind",
+    "DecisionState",
+    "Edition",
+    "Nomination",
+    "NominationState",
+    "Organisation",
+    "OrganisationKind",
+    "OutboxMessage",
+    "OutboxState",
+    "Question",
+    "QuestionKind",
+    "Review",
+    "ReviewState",
+    "Role",
+    "RoleGrant",
+    "Score",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,216 @@
+"""Who may do what: every permission rule of the product, one function each.
+
+Views call these on the server before acting; templates call the same functions to decide
+what to show, so a hidden button and a refused request always agree. Anonymous users are
+accepted everywhere and are allowed nothing that needs an account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, select
+
+from .extensions import db
+from .models import (
+    Assignment,
+    Attachment,
+    Category,
+    Conflict,
+    Nomination,
+    NominationState,
+    Organisation,
+    Role,
+)
+from .models.accounts import RoleGrant
+
+EDITABLE_NOMINATION_STATES = frozenset({NominationState.DRAFT, NominationState.SUBMITTED})
+
+
+def _signed_in(user: Any) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
+def _grants(user: Any) -> list[RoleGrant]:
+    return list(user.grants) if _signed_in(user) else []
+
+
+# --- Roles -------------------------------------------------------------------------------
+
+
+def is_secretariat(user: Any) -> bool:
+    return any(grant.role is Role.SECRETARIAT for grant in _grants(user))
+
+
+def administers(user: Any, organisation: Organisation) -> bool:
+    """A member administrator of this organisation (not the Secretariat)."""
+    return any(
+        grant.role is Role.MEMBER_ADMIN and grant.organisation_id == organisation.id
+        for grant in _grants(user)
+    )
+
+
+def committee_role(user: Any, category: Category) -> Role | None:
+    for grant in _grants(user):
+        if grant.category_id == category.id and grant.role in (Role.REVIEWER, Role.CHAIR):
+            return grant.role
+    return None
+
+
+def is_chair(user: Any, category: Category) -> bool:
+    return committee_role(user, category) is Role.CHAIR
+
+
+def administered_organisations(user: Any) -> list[Organisation]:
+    return [g.organisation for g in _grants(user) if g.role is Role.MEMBER_ADMIN]
+
+
+def committee_categories(user: Any) -> list[tuple[Category, Role]]:
+    return [
+        (g.category, g.role) for g in _grants(user) if g.role in (Role.REVIEWER, Role.CHAIR)
+    ]
+
+
+# --- Platform ----------------------------------------------------------------------------
+
+
+def can_manage_editions(user: Any) -> bool:
+    return is_secretariat(user)
+
+
+def can_manage_organisations(user: Any) -> bool:
+    return is_secretariat(user)
+
+
+def can_manage_users(user: Any) -> bool:
+    return is_secretariat(user)
+
+
+def can_view_audit(user: Any) -> bool:
+    return is_secretariat(user)
+
+
+# --- Categories --------------------------------------------------------------------------
+
+
+def can_manage_category(user: Any, category: Category) -> bool:
+    """Edit the category, its form, rubric and committee; screen and assign."""
+    return is_secretariat(user) or administers(user, category.organisation)
+
+
+def can_create_category(user: Any, organisation: Organisation) -> bool:
+    return is_secretariat(user) or administers(user, organisation)
+
+
+def can_see_scores(user: Any, category: Category) -> bool:
+    """All reviewers' scores of a category: its chair, its administrators, the Secretariat."""
+    return can_manage_category(user, category) or is_chair(user, category)
+
+
+def can_invite(user: Any, role: Role, organisation: Organisation | None = None,
+               category: Category | None = None) -> bool:
+    """Invite someone to a role: the Secretariat to any; an administrator within its member."""
+    if is_secretariat(user):
+        return True
+    if role is Role.MEMBER_ADMIN and organisation is not None:
+        return administers(user, organisation)
+    if role in (Role.REVIEWER, Role.CHAIR) and category is not None:
+        return administers(user, category.organisation)
+    return False
+
+
+# --- Nominations -------------------------------------------------------------------------
+
+
+def is_conflicted(user: Any, nomination: Nomination) -> bool:
+    if not _signed_in(user):
+        return False
+    return bool(
+        db.session.execute(
+            select(
+                exists().where(
+                    Conflict.reviewer_id == user.id, Conflict.nomination_id == nomination.id
+                )
+            )
+        ).scalar()
+    )
+
+
+def is_assigned(user: Any, nomination: Nomination) -> bool:
+    if not _signed_in(user):
+        return False
+    return bool(
+        db.session.execute(
+            select(
+                exists().where(
+                    Assignment.reviewer_id == user.id, Assignment.nomination_id == nomination.id
+                )
+            )
+        ).scalar()
+    )
+
+
+def is_nominator(user: Any, nomination: Nomination) -> bool:
+    return _signed_in(user) and nomination.nominator_id == user.id
+
+
+def can_review_nomination(user: Any, nomination: Nomination) -> bool:
+    """Score it: assigned, on the committee, and not conflicted."""
+    return (
+        committee_role(user, nomination.category) is not None
+        and nomination.state is not NominationState.DRAFT
+        and nomination.state is not NominationState.WITHDRAWN
+        and is_assigned(user, nomination)
+        and not is_conflicted(user, nomination)
+    )
+
+
+def can_see_nomination(user: Any, nomination: Nomination) -> bool:
+    if is_nominator(user, nomination):
+        return True
+    if nomination.state is NominationState.DRAFT:
+        return False  # a draft is the nominator's alone
+    if can_manage_category(user, nomination.category):
+        return True
+    if is_chair(user, nomination.category):
+        return not is_conflicted(user, nomination)
+    return can_review_nomination(user, nomination)
+
+
+def can_edit_nomination(user: Any, nomination: Nomination) -> bool:
+    """Change answers or withdraw; deadlines are checked by the nomination rules."""
+    return is_nominator(user, nomination) and nomination.state in EDITABLE_NOMINATION_STATES
+
+
+def can_see_attachment(user: Any, attachment: Attachment) -> bool:
+    return can_see_nomination(user, attachment.nomination)
+
+
+def can_screen_nomination(user: Any, nomination: Nomination) -> bool:
+    return can_manage_category(user, nomination.category)
+
+
+# Exposed to templates under these names.
+TEMPLATE_RULES = {
+    name: globals()[name]
+    for name in (
+        "is_secretariat",
+        "administers",
+        "committee_role",
+        "is_chair",
+        "can_manage_editions",
+        "can_manage_organisations",
+        "can_manage_users",
+        "can_view_audit",
+        "can_manage_category",
+        "can_create_category",
+        "can_see_scores",
+        "can_invite",
+        "can_review_nomination",
+        "can_see_nomination",
+        "can_edit_nomination",
+        "can_see_attachment",
+        "can_screen_nomination",
+    )
+}
+

@@ -1,0 +1,74 @@
+"""Pages anyone can see, the health check, and the language choice."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..extensions import db
+from ..forms import LanguageForm
+from ..models import Category, CategoryState, Edition
+from ..safety import safe_next
+
+bp = Blueprint("public", __name__)
+
+PUBLIC_CATEGORY_STATES = (
+    CategoryState.OPEN,
+    CategoryState.CLOSED,
+    CategoryState.IN_REVIEW,
+    CategoryState.DECIDED,
+    CategoryState.PUBLISHED,
+)
+
+
+@bp.get("/")
+def index():
+    edition = db.session.execute(
+        select(Edition).order_by(Edition.year.desc()).limit(1)
+    ).scalar_one_or_none()
+    categories = []
+    if edition is not None:
+        categories = list(
+            db.session.execute(
+                select(Category)
+                .where(Category.edition_id == edition.id, Category.state.in_(PUBLIC_CATEGORY_STATES))
+                .order_by(Category.title)
+                .options(db.joinedload(Category.organisation))
+            ).scalars()
+        )
+    return render_template("public/index.html", edition=edition, categories=categories)
+
+
+@bp.get("/about")
+def about():
+    return render_template("public/about.html")
+
+
+@bp.post("/language")
+def set_language():
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["language"] = form.language.data
+        if current_user.is_authenticated:  # the profile's language would otherwise win
+            current_user.language = form.language.data
+            db.session.commit()
+    return redirect(safe_next(form.next.data) or url_for("public.index"))
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return jsonify(status="unavailable", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+@bp.app_context_processor
+def language_form():
+    form = LanguageForm(formdata=None)
+    form.next.data = request.full_path if request.query_string else request.path
+    return {"language_form": form}

@@ -1,0 +1,189 @@
+"""The Secretariat's pages: organisations, editions, people and roles, the audit trail."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from .. import accounts, administration, permissions
+from ..errors import keeps_input_on_csrf_failure
+from ..extensions import db
+from ..forms import (
+    EDITION_DATES,
+    ConfirmForm,
+    EditionForm,
+    OrganisationForm,
+    UserSearchForm,
+    UserStatusForm,
+)
+from ..models import AuditEvent, Edition, Organisation, Role, RoleGrant, User
+from .helpers import get_or_404, page_number, rule_required
+
+bp = Blueprint("secretariat", __name__, url_prefix="/secretariat")
+
+PER_PAGE = 50
+
+
+@bp.get("/")
+@rule_required(permissions.is_secretariat)
+def index():
+    recent = db.session.execute(
+        select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(10)
+        .options(db.joinedload(AuditEvent.actor))
+    ).scalars()
+    editions = db.session.execute(select(Edition).order_by(Edition.year.desc())).scalars()
+    return render_template("secretariat/index.html", recent=list(recent), editions=list(editions))
+
+
+# --- Organisations -----------------------------------------------------------------------
+
+
+@bp.get("/organisations")
+@rule_required(permissions.can_manage_organisations)
+def organisations():
+    rows = db.session.execute(
+        select(Organisation).order_by(Organisation.kind, Organisation.short_name)
+    ).scalars()
+    return render_template("secretariat/organisations.html", organisations=list(rows))
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"], endpoint="new_organisation")
+@bp.route("/organisations/<int:organisation_id>/edit", methods=["GET", "POST"])
+@rule_required(permissions.can_manage_organisations)
+@keeps_input_on_csrf_failure
+def edit_organisation(organisation_id: int | None = None):
+    organisation = get_or_404(Organisation, organisation_id) if organisation_id else None
+    form = OrganisationForm(obj=organisation if request.method == "GET" else None)
+    if request.method == "GET" and organisation is not None:
+        form.kind.data = organisation.kind.value
+    if form.validate_on_submit():
+        values = {
+            "name": form.name.data,
+            "short_name": form.short_name.data,
+            "kind": form.kind.data,
+            "mandate": form.mandate.data or "",
+            "website": form.website.data or None,
+        }
+        try:
+            administration.save_organisation(organisation, values, current_user)
+        except administration.AdministrationError as exc:
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Organisation %(name)s saved.", name=values["short_name"]), "success")
+            return redirect(url_for("secretariat.organisations"))
+    return render_template("secretariat/organisation_form.html", form=form,
+                           organisation=organisation)
+
+
+# --- Editions ----------------------------------------------------------------------------
+
+
+@bp.get("/editions")
+@rule_required(permissions.can_manage_editions)
+def editions():
+    rows = db.session.execute(select(Edition).order_by(Edition.year.desc())).scalars()
+    return render_template("secretariat/editions.html", editions=list(rows))
+
+
+@bp.route("/editions/new", methods=["GET", "POST"], endpoint="new_edition")
+@bp.route("/editions/<int:edition_id>/edit", methods=["GET", "POST"])
+@rule_required(permissions.can_manage_editions)
+@keeps_input_on_csrf_failure
+def edit_edition(edition_id: int | None = None):
+    edition = get_or_404(Edition, edition_id) if edition_id else None
+    form = EditionForm(obj=edition if request.method == "GET" else None)
+    if form.validate_on_submit():
+        values = {
+            field: getattr(form, field).data
+            for field in ("name", "year", "code", "event_name", *EDITION_DATES)
+        }
+        values["event_venue"] = form.event_venue.data or ""
+        try:
+            administration.save_edition(edition, values, current_user)
+        except administration.AdministrationError as exc:
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Edition %(name)s saved.", name=values["name"]), "success")
+            return redirect(url_for("secretariat.editions"))
+    return render_template("secretariat/edition_form.html", form=form, edition=edition)
+
+
+# --- People ------------------------------------------------------------------------------
+
+
+@bp.get("/users")
+@rule_required(permissions.can_manage_users)
+def users():
+    form = UserSearchForm(request.args)
+    query = select(User).order_by(User.name, User.id)
+    if form.validate() and form.q.data:
+        needle = f"%{form.q.data.lower()}%"
+        query = query.where(or_(User.email.like(needle), User.name.ilike(needle)))
+    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
+    return render_template("secretariat/users.html", form=form, page=page)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@rule_required(permissions.can_manage_users)
+def user(user_id: int):
+    person = get_or_404(User, user_id)
+    status_form = UserStatusForm()
+    if request.method == "GET":
+        status_form.active.data = person.is_active_account
+    if status_form.validate_on_submit():
+        try:
+            administration.set_account_active(person, status_form.active.data, current_user)
+        except administration.AdministrationError as exc:
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(_("Account saved."), "success")
+        return redirect(url_for("secretariat.user", user_id=person.id))
+    return render_template("secretariat/user.html", person=person, status_form=status_form,
+                           revoke_form=ConfirmForm())
+
+
+@bp.post("/grants/<int:grant_id>/revoke")
+@rule_required(permissions.can_manage_users)
+def revoke_grant(grant_id: int):
+    grant = get_or_404(RoleGrant, grant_id)
+    person = grant.user
+    if ConfirmForm().validate_on_submit():
+        if grant.user_id == current_user.id and grant.role is Role.SECRETARIAT:
+            flash(_("You cannot remove your own Secretariat role."), "danger")
+        else:
+            accounts.revoke_grant(grant, current_user)
+            db.session.commit()
+            flash(_("Role removed."), "success")
+    return redirect(url_for("secretariat.user", user_id=person.id))
+
+
+# --- Audit trail -------------------------------------------------------------------------
+
+
+@bp.get("/audit")
+@rule_required(permissions.can_view_audit)
+def audit_log():
+    action = request.args.get("action", "").strip()[:80]
+    object_type = request.args.get("object_type", "").strip()[:40]
+    actor = request.args.get("actor", "").strip()[:254].lower()
+    query = (
+        select(AuditEvent)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .options(db.joinedload(AuditEvent.actor))
+    )
+    if action:
+        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+    if object_type:
+        query = query.where(AuditEvent.object_type == object_type)
+    if actor:
+        query = query.join(User, User.id == AuditEvent.actor_id).where(
+            User.email.contains(actor, autoescape=True)
+        )
+    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
+    filters = {"action": action, "object_type": object_type, "actor": actor}
+    return render_template("secretariat/audit.html", page=page, filters=filters)
