@@ -75,8 +75,9 @@ def _init_extensions(app: Flask) -> None:
     from .models import User  # noqa: F401  (models must be imported before migrations run)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
-                     compare_type=True)
+    migrate.init_app(
+        app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
+    )
     csrf.init_app(app)
     mail.init_app(app)
     bootstrap.init_app(app)

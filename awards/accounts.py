@@ -45,7 +45,9 @@ def normalise_email(raw: str) -> str:
     try:
         result = validate_email(candidate, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise AccountError(_l("This is not a valid email address: %(reason)s", reason=str(exc))) from exc
+        raise AccountError(
+            _l("This is not a valid email address: %(reason)s", reason=str(exc))
+        ) from exc
     return result.normalized.lower()
 
 
@@ -172,13 +174,18 @@ def update_profile(user: User, name: str, language: str, timezone: str) -> None:
     if not is_valid_timezone(timezone):
         raise AccountError(_l("Choose one of the offered time zones."), "timezone")
     changes = {}
-    for attribute, value in (("name", name.strip()), ("language", language), ("timezone", timezone)):
+    for attribute, value in (
+        ("name", name.strip()),
+        ("language", language),
+        ("timezone", timezone),
+    ):
         if getattr(user, attribute) != value:
             changes[attribute] = [getattr(user, attribute), value]
             setattr(user, attribute, value)
     if changes:
-        audit.record("account.profile_updated", user, f"{user.email} updated their profile",
-                     changes=changes)
+        audit.record(
+            "account.profile_updated", user, f"{user.email} updated their profile", changes=changes
+        )
 
 
 def record_login(user: User) -> None:
@@ -234,8 +241,15 @@ def grant_role(user: User, scope: GrantScope, granted_by: User | None) -> RoleGr
         if grant.role is not scope.role:
             old = grant.role
             grant.role = scope.role
-            audit.record("role.changed", grant, f"{user.email}: {old} → {scope.role}",
-                         actor=granted_by, user=user.email, old=old, new=scope.role)
+            audit.record(
+                "role.changed",
+                grant,
+                f"{user.email}: {old} → {scope.role}",
+                actor=granted_by,
+                user=user.email,
+                old=old,
+                new=scope.role,
+            )
         return grant
     grant = RoleGrant(
         user=user,
@@ -246,14 +260,26 @@ def grant_role(user: User, scope: GrantScope, granted_by: User | None) -> RoleGr
     )
     db.session.add(grant)
     db.session.flush()
-    audit.record("role.granted", grant, f"{user.email} is now {scope.describe()}",
-                 actor=granted_by, user=user.email, role=scope.role)
+    audit.record(
+        "role.granted",
+        grant,
+        f"{user.email} is now {scope.describe()}",
+        actor=granted_by,
+        user=user.email,
+        role=scope.role,
+    )
     return grant
 
 
 def revoke_grant(grant: RoleGrant, revoked_by: User) -> None:
-    audit.record("role.revoked", grant, f"{grant.user.email} is no longer {grant.role}",
-                 actor=revoked_by, user=grant.user.email, role=grant.role)
+    audit.record(
+        "role.revoked",
+        grant,
+        f"{grant.user.email} is no longer {grant.role}",
+        actor=revoked_by,
+        user=grant.user.email,
+        role=grant.role,
+    )
     grant.user.grants.remove(grant)
     db.session.delete(grant)
 
@@ -270,12 +296,12 @@ def invite(email: str, name: str, scope: GrantScope, invited_by: User) -> User:
     if user is None:
         if not name.strip():
             raise AccountError(_l("Enter the name of the person you invite."), "name")
-        user = User(email=email, name=name.strip(), language=invited_by.language,
-                    timezone="UTC")
+        user = User(email=email, name=name.strip(), language=invited_by.language, timezone="UTC")
         db.session.add(user)
         db.session.flush()
-        audit.record("account.invited", user, f"{email} invited as {scope.describe()}",
-                     actor=invited_by)
+        audit.record(
+            "account.invited", user, f"{email} invited as {scope.describe()}", actor=invited_by
+        )
     grant_role(user, scope, invited_by)
     if user.has_password:
         link = external_url("dashboard.index")
@@ -316,6 +342,7 @@ def accept_invitation(token: str, name: str, password: str) -> User:
         user.name = name.strip()
     user.set_password(password)
     user.email_verified_at = user.email_verified_at or utcnow()
-    audit.record("account.invitation_accepted", user, f"{user.email} accepted the invitation",
-                 actor=user)
+    audit.record(
+        "account.invitation_accepted", user, f"{user.email} accepted the invitation", actor=user
+    )
     return user

@@ -30,8 +30,9 @@ def _changes(obj: Any, values: dict[str, Any]) -> dict[str, list[Any]]:
     return changed
 
 
-def save_organisation(organisation: Organisation | None, values: dict[str, Any],
-                      actor: User) -> Organisation:
+def save_organisation(
+    organisation: Organisation | None, values: dict[str, Any], actor: User
+) -> Organisation:
     values = {**values, "kind": OrganisationKind(values["kind"])}
     for field in ("name", "short_name"):
         column = getattr(Organisation, field)
@@ -43,13 +44,23 @@ def save_organisation(organisation: Organisation | None, values: dict[str, Any],
     if organisation is None:
         organisation = Organisation(**values)
         db.session.add(organisation)
-        audit.record("organisation.created", organisation, f"{values['short_name']} created",
-                     actor=actor, **values)
+        audit.record(
+            "organisation.created",
+            organisation,
+            f"{values['short_name']} created",
+            actor=actor,
+            **values,
+        )
         return organisation
     changed = _changes(organisation, values)
     if changed:
-        audit.record("organisation.updated", organisation, f"{organisation.short_name} updated",
-                     actor=actor, changes=changed)
+        audit.record(
+            "organisation.updated",
+            organisation,
+            f"{organisation.short_name} updated",
+            actor=actor,
+            changes=changed,
+        )
     return organisation
 
 
@@ -63,13 +74,13 @@ def save_edition(edition: Edition | None, values: dict[str, Any], actor: User) -
     if edition is None:
         edition = Edition(**values)
         db.session.add(edition)
-        audit.record("edition.created", edition, f"{values['name']} created", actor=actor,
-                     **values)
+        audit.record("edition.created", edition, f"{values['name']} created", actor=actor, **values)
         return edition
     changed = _changes(edition, values)
     if changed:
-        audit.record("edition.updated", edition, f"{edition.name} updated", actor=actor,
-                     changes=changed)
+        audit.record(
+            "edition.updated", edition, f"{edition.name} updated", actor=actor, changes=changed
+        )
     return edition
 
 
@@ -81,5 +92,9 @@ def set_account_active(user: User, active: bool, actor: User) -> None:
     user.is_active_account = active
     if not active:
         user.session_nonce = new_session_nonce()  # ends their sessions
-    audit.record("account.activated" if active else "account.deactivated", user,
-                 f"{user.email} {'activated' if active else 'deactivated'}", actor=actor)
+    audit.record(
+        "account.activated" if active else "account.deactivated",
+        user,
+        f"{user.email} {'activated' if active else 'deactivated'}",
+        actor=actor,
+    )

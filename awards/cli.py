@@ -8,6 +8,7 @@ import signal
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from . import accounts, outbox
 from .extensions import db
@@ -53,12 +54,18 @@ def outbox_work(interval: float, batch: int) -> None:
 
 @click.command("demo")
 @click.option("--force", is_flag=True, help="Allow loading demo data in production mode.")
-def demo_command(force: bool) -> None:
+@click.option("--if-empty", is_flag=True, help="Load only into a database with no organisation.")
+def demo_command(force: bool, if_empty: bool) -> None:
     """Load the demo edition (safe to run again: nothing is duplicated) and print log-ins."""
     from . import demo
+    from .models import Organisation
 
     if current_app.config.get("PRODUCTION") and not force:
         raise click.ClickException("refusing to load demo accounts in production (use --force)")
+    if if_empty and db.session.execute(select(Organisation.id).limit(1)).first():
+        click.echo("The database already has data; demo data not loaded.")
+        click.echo(demo.logins_text())
+        return
     created = demo.load()
     db.session.commit()
     click.echo(f"Demo data: {created} new records." if created else "Demo data already loaded.")

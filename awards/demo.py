@@ -35,69 +35,145 @@ from .models import (
     utcnow,
 )
 
-DEMO_PASSWORD = "awards-demo-2027"
+DEMO_PASSWORD = "awards-demo-2027"  # noqa: S105 (printed on purpose; demo refuses production)
 
 ORGANISATIONS = [
-    ("EMG", "UN Environment Management Group Secretariat", OrganisationKind.SECRETARIAT,
-     "Coordinates the UN E-waste Coalition and its awards."),
-    ("ITU", "International Telecommunication Union", OrganisationKind.MEMBER,
-     "UN agency for information and communication technologies: standards, policy and "
-     "data for sustainable digital development, including the Global E-waste Statistics "
-     "Partnership."),
-    ("UNU", "United Nations University", OrganisationKind.MEMBER,
-     "Research on global e-waste flows and statistics; co-author of the Global E-waste "
-     "Monitor."),
-    ("UNEP", "United Nations Environment Programme", OrganisationKind.MEMBER,
-     "Environmental policy and the Basel, Rotterdam and Stockholm conventions on hazardous "
-     "waste and chemicals."),
-    ("ILO", "International Labour Organization", OrganisationKind.MEMBER,
-     "Decent work, occupational safety and health, and the formalisation of informal "
-     "e-waste workers."),
-    ("UNIDO", "United Nations Industrial Development Organization", OrganisationKind.MEMBER,
-     "Inclusive and sustainable industrial development: recycling industries and circular "
-     "economy enterprises."),
-    ("UNITAR", "United Nations Institute for Training and Research", OrganisationKind.MEMBER,
-     "Training and capacity building for governments and practitioners on e-waste "
-     "management and statistics."),
-    ("WHO", "World Health Organization", OrganisationKind.MEMBER,
-     "Protecting human health, especially children's, from exposure to hazardous substances "
-     "released by informal e-waste recycling."),
-    ("WEF", "World Economic Forum", OrganisationKind.PARTNER,
-     "Public-private cooperation; host of the annual meeting in Davos and the Platform for "
-     "Accelerating the Circular Economy."),
-    ("WBCSD", "World Business Council for Sustainable Development", OrganisationKind.PARTNER,
-     "CEO-led network of businesses working on circular value chains."),
+    (
+        "EMG",
+        "UN Environment Management Group Secretariat",
+        OrganisationKind.SECRETARIAT,
+        "Coordinates the UN E-waste Coalition and its awards.",
+    ),
+    (
+        "ITU",
+        "International Telecommunication Union",
+        OrganisationKind.MEMBER,
+        "UN agency for information and communication technologies: standards, policy and "
+        "data for sustainable digital development, including the Global E-waste Statistics "
+        "Partnership.",
+    ),
+    (
+        "UNU",
+        "United Nations University",
+        OrganisationKind.MEMBER,
+        "Research on global e-waste flows and statistics; co-author of the Global E-waste Monitor.",
+    ),
+    (
+        "UNEP",
+        "United Nations Environment Programme",
+        OrganisationKind.MEMBER,
+        "Environmental policy and the Basel, Rotterdam and Stockholm conventions on hazardous "
+        "waste and chemicals.",
+    ),
+    (
+        "ILO",
+        "International Labour Organization",
+        OrganisationKind.MEMBER,
+        "Decent work, occupational safety and health, and the formalisation of informal "
+        "e-waste workers.",
+    ),
+    (
+        "UNIDO",
+        "United Nations Industrial Development Organization",
+        OrganisationKind.MEMBER,
+        "Inclusive and sustainable industrial development: recycling industries and circular "
+        "economy enterprises.",
+    ),
+    (
+        "UNITAR",
+        "United Nations Institute for Training and Research",
+        OrganisationKind.MEMBER,
+        "Training and capacity building for governments and practitioners on e-waste "
+        "management and statistics.",
+    ),
+    (
+        "WHO",
+        "World Health Organization",
+        OrganisationKind.MEMBER,
+        "Protecting human health, especially children's, from exposure to hazardous substances "
+        "released by informal e-waste recycling.",
+    ),
+    (
+        "WEF",
+        "World Economic Forum",
+        OrganisationKind.PARTNER,
+        "Public-private cooperation; host of the annual meeting in Davos and the Platform for "
+        "Accelerating the Circular Economy.",
+    ),
+    (
+        "WBCSD",
+        "World Business Council for Sustainable Development",
+        OrganisationKind.PARTNER,
+        "CEO-led network of businesses working on circular value chains.",
+    ),
 ]
 
 # slug, member, title, theme
 CATEGORIES = [
-    ("itu-digital-circularity", "ITU", "ITU Award for Circular Digital Technologies",
-     "Standards-based design, reuse and take-back of ICT equipment"),
-    ("unu-ewaste-data", "UNU", "UNU Award for E-waste Data and Research",
-     "Better national statistics and research on e-waste flows"),
-    ("unep-policy", "UNEP", "UNEP Award for Circular Electronics Policy",
-     "Policy and regulation that keep hazardous e-waste out of the environment"),
-    ("ilo-decent-work", "ILO", "ILO Award for Decent Work in E-waste Management",
-     "Safer, fairer and formal jobs for people who collect and recycle e-waste"),
-    ("unido-green-industry", "UNIDO", "UNIDO Award for Green Recycling Industry",
-     "Recycling enterprises that recover materials soundly and create value"),
-    ("unitar-capacity", "UNITAR", "UNITAR Award for E-waste Capacity Building",
-     "Training programmes that equip people to manage e-waste"),
-    ("who-child-health", "WHO", "WHO Award for Protecting Children from E-waste",
-     "Reducing children's exposure to lead, mercury and other e-waste hazards"),
+    (
+        "itu-digital-circularity",
+        "ITU",
+        "ITU Award for Circular Digital Technologies",
+        "Standards-based design, reuse and take-back of ICT equipment",
+    ),
+    (
+        "unu-ewaste-data",
+        "UNU",
+        "UNU Award for E-waste Data and Research",
+        "Better national statistics and research on e-waste flows",
+    ),
+    (
+        "unep-policy",
+        "UNEP",
+        "UNEP Award for Circular Electronics Policy",
+        "Policy and regulation that keep hazardous e-waste out of the environment",
+    ),
+    (
+        "ilo-decent-work",
+        "ILO",
+        "ILO Award for Decent Work in E-waste Management",
+        "Safer, fairer and formal jobs for people who collect and recycle e-waste",
+    ),
+    (
+        "unido-green-industry",
+        "UNIDO",
+        "UNIDO Award for Green Recycling Industry",
+        "Recycling enterprises that recover materials soundly and create value",
+    ),
+    (
+        "unitar-capacity",
+        "UNITAR",
+        "UNITAR Award for E-waste Capacity Building",
+        "Training programmes that equip people to manage e-waste",
+    ),
+    (
+        "who-child-health",
+        "WHO",
+        "WHO Award for Protecting Children from E-waste",
+        "Reducing children's exposure to lead, mercury and other e-waste hazards",
+    ),
 ]
 
 FORM = [
     (QuestionKind.SHORT_TEXT, "Title of the initiative", True, False, {"max_length": 200}),
     (QuestionKind.LONG_TEXT, "Summary of the initiative", True, False, {"word_limit": 300}),
-    (QuestionKind.LONG_TEXT, "Results achieved so far, with figures", True, False,
-     {"word_limit": 500}),
+    (
+        QuestionKind.LONG_TEXT,
+        "Results achieved so far, with figures",
+        True,
+        False,
+        {"word_limit": 500},
+    ),
     (QuestionKind.COUNTRY, "Main country of implementation", True, False, {}),
     (QuestionKind.URL, "Website", False, True, {}),
-    (QuestionKind.FILE, "Supporting evidence (PDF)", False, True,
-     {"allowed_types": ["application/pdf"], "max_size_mb": 10}),
-    (QuestionKind.CONSENT, "I agree that the committee may contact the nominee", True, False,
-     {}),
+    (
+        QuestionKind.FILE,
+        "Supporting evidence (PDF)",
+        False,
+        True,
+        {"allowed_types": ["application/pdf"], "max_size_mb": 10},
+    ),
+    (QuestionKind.CONSENT, "I agree that the committee may contact the nominee", True, False, {}),
 ]
 
 RUBRIC = [
@@ -140,14 +216,23 @@ class _Loader:
         org = db.session.execute(
             select(Organisation).where(Organisation.short_name == short)
         ).scalar_one_or_none()
-        return org or self.add(Organisation(short_name=short, name=name, kind=kind,
-                                            mandate=mandate))
+        return org or self.add(
+            Organisation(short_name=short, name=name, kind=kind, mandate=mandate)
+        )
 
     def user(self, email, name, org=None, language="en", timezone="Europe/Zurich") -> User:
         user = accounts.user_by_email(email)
         if user is None:
-            user = self.add(User(email=email, name=name, organisation=org, language=language,
-                                 timezone=timezone, email_verified_at=utcnow()))
+            user = self.add(
+                User(
+                    email=email,
+                    name=name,
+                    organisation=org,
+                    language=language,
+                    timezone=timezone,
+                    email_verified_at=utcnow(),
+                )
+            )
             user.set_password(DEMO_PASSWORD)
             db.session.flush()
         return user
@@ -162,8 +247,10 @@ class _Loader:
 def load() -> int:
     """Create whatever of the demo is missing; return how many records were added."""
     loader = _Loader()
-    orgs = {short: loader.organisation(short, name, kind, mandate)
-            for short, name, kind, mandate in ORGANISATIONS}
+    orgs = {
+        short: loader.organisation(short, name, kind, mandate)
+        for short, name, kind, mandate in ORGANISATIONS
+    }
     db.session.flush()
 
     secretariat = loader.user("secretariat@example.org", "Sofia Lindqvist", orgs["EMG"])
@@ -171,16 +258,23 @@ def load() -> int:
 
     edition = db.session.execute(select(Edition).where(Edition.year == 2027)).scalar_one_or_none()
     if edition is None:
-        edition = loader.add(Edition(
-            name="E-waste Awards 2027", year=2027, code="EWA27",
-            event_name="WSIS Forum 2027", event_venue="Geneva, Switzerland", **_edition_dates(),
-        ))
+        edition = loader.add(
+            Edition(
+                name="E-waste Awards 2027",
+                year=2027,
+                code="EWA27",
+                event_name="WSIS Forum 2027",
+                event_venue="Geneva, Switzerland",
+                **_edition_dates(),
+            )
+        )
         db.session.flush()
 
     nominators = [
         loader.user("nominator@example.org", "Kwame Mensah", timezone="Africa/Accra"),
-        loader.user("nominator2@example.org", "Camille Dubois", language="fr",
-                    timezone="Europe/Paris"),
+        loader.user(
+            "nominator2@example.org", "Camille Dubois", language="fr", timezone="Europe/Paris"
+        ),
     ]
 
     for slug, short, title, theme in CATEGORIES:
@@ -192,8 +286,9 @@ def load() -> int:
         loader.grant(chair, Role.CHAIR, category=category)
         reviewers = []
         for number in (1, 2, 3):
-            reviewer = loader.user(f"reviewer{number}.{short.lower()}@example.org",
-                                   f"{short} Reviewer {number}")
+            reviewer = loader.user(
+                f"reviewer{number}.{short.lower()}@example.org", f"{short} Reviewer {number}"
+            )
             loader.grant(reviewer, Role.REVIEWER, category=category)
             reviewers.append(reviewer)
         if short == "ITU":  # one category carried further, so every dashboard has content
@@ -208,23 +303,47 @@ def _category(loader, edition, org, slug, title, theme) -> Category:
     ).scalar_one_or_none()
     if category is not None:
         return category
-    category = loader.add(Category(
-        edition=edition, organisation=org, slug=slug, title=title, theme=theme,
-        description=f"{org.name} recognises an initiative in this area: {theme.lower()}.",
-        eligibility="Open to public bodies, companies, civil society organisations, research "
-                    "institutions and individuals in any country. Initiatives must have run "
-                    "for at least one year.",
-        winners_count=1, honourable_mentions_count=2, reviewers_per_nomination=3,
-        blind_review=org.short_name in {"UNU", "UNITAR"}, state=CategoryState.OPEN,
-    ))
+    category = loader.add(
+        Category(
+            edition=edition,
+            organisation=org,
+            slug=slug,
+            title=title,
+            theme=theme,
+            description=f"{org.name} recognises an initiative in this area: {theme.lower()}.",
+            eligibility="Open to public bodies, companies, civil society organisations, research "
+            "institutions and individuals in any country. Initiatives must have run "
+            "for at least one year.",
+            winners_count=1,
+            honourable_mentions_count=2,
+            reviewers_per_nomination=3,
+            blind_review=org.short_name in {"UNU", "UNITAR"},
+            state=CategoryState.OPEN,
+        )
+    )
     for position, (kind, label, required, identifies, options) in enumerate(FORM, 1):
-        category.questions.append(Question(position=position, kind=kind, label=label,
-                                           required=required, identifies_nominee=identifies,
-                                           options=options, help_text=""))
+        category.questions.append(
+            Question(
+                position=position,
+                kind=kind,
+                label=label,
+                required=required,
+                identifies_nominee=identifies,
+                options=options,
+                help_text="",
+            )
+        )
     for position, (criterion_title, guidance, weight) in enumerate(RUBRIC, 1):
-        category.criteria.append(Criterion(position=position, title=criterion_title,
-                                           guidance=guidance, weight=weight, scale_min=1,
-                                           scale_max=5))
+        category.criteria.append(
+            Criterion(
+                position=position,
+                title=criterion_title,
+                guidance=guidance,
+                weight=weight,
+                scale_min=1,
+                scale_max=5,
+            )
+        )
     db.session.flush()
     return category
 
@@ -238,18 +357,27 @@ def _nominations(loader, category, nominators, committee) -> None:
     submitted_at = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
     for index, (nominee, organisation, country, state) in enumerate(NOMINEES):
         number, reference = nominations.allocate_reference(category)
-        nomination = loader.add(Nomination(
-            reference=reference, number=number, category=category,
-            nominator=nominators[index % len(nominators)], state=state,
-            self_nomination=index % 2 == 0, nominee_name=nominee,
-            nominee_organisation=organisation, nominee_country=country,
-            nominee_email=f"contact{index + 1}@example.org",
-            language="fr" if index % len(nominators) == 1 else "en",
-            submitted_at=None if state is NominationState.DRAFT else
-            submitted_at + timedelta(days=index),
-            screening_reason="The initiative started less than a year ago."
-            if state is NominationState.INELIGIBLE else "",
-        ))
+        nomination = loader.add(
+            Nomination(
+                reference=reference,
+                number=number,
+                category=category,
+                nominator=nominators[index % len(nominators)],
+                state=state,
+                self_nomination=index % 2 == 0,
+                nominee_name=nominee,
+                nominee_organisation=organisation,
+                nominee_country=country,
+                nominee_email=f"contact{index + 1}@example.org",
+                language="fr" if index % len(nominators) == 1 else "en",
+                submitted_at=None
+                if state is NominationState.DRAFT
+                else submitted_at + timedelta(days=index),
+                screening_reason="The initiative started less than a year ago."
+                if state is NominationState.INELIGIBLE
+                else "",
+            )
+        )
         nomination.answers = [
             Answer(question=questions[QuestionKind.SHORT_TEXT], value=nominee),
             Answer(question=questions[QuestionKind.COUNTRY], value=country),
@@ -259,28 +387,48 @@ def _nominations(loader, category, nominators, committee) -> None:
             nomination.withdrawn_at = submitted_at + timedelta(days=index + 3)
     db.session.flush()
 
-    eligible = list(db.session.execute(
-        select(Nomination).where(Nomination.category_id == category.id,
-                                 Nomination.state == NominationState.ELIGIBLE)
-        .order_by(Nomination.number)
-    ).scalars())
+    eligible = list(
+        db.session.execute(
+            select(Nomination)
+            .where(
+                Nomination.category_id == category.id, Nomination.state == NominationState.ELIGIBLE
+            )
+            .order_by(Nomination.number)
+        ).scalars()
+    )
     chair, *reviewers = committee
     # Reviewer 3 knows the first eligible nominee personally.
-    loader.add(Conflict(reviewer=reviewers[2], nomination=eligible[0],
-                        source=ConflictSource.DECLARED, reason="Former colleague of the nominee."))
+    loader.add(
+        Conflict(
+            reviewer=reviewers[2],
+            nomination=eligible[0],
+            source=ConflictSource.DECLARED,
+            reason="Former colleague of the nominee.",
+        )
+    )
     for nomination in eligible:
         for reviewer in (reviewers[0], reviewers[1]):
             assignment = loader.add(Assignment(nomination=nomination, reviewer=reviewer))
             db.session.flush()
             if reviewer is reviewers[0]:
-                review = loader.add(Review(assignment=assignment, state=ReviewState.SUBMITTED,
-                                           comments="Strong evidence of results.",
-                                           submitted_at=datetime(2026, 11, 20, tzinfo=UTC)))
+                review = loader.add(
+                    Review(
+                        assignment=assignment,
+                        state=ReviewState.SUBMITTED,
+                        comments="Strong evidence of results.",
+                        submitted_at=datetime(2026, 11, 20, tzinfo=UTC),
+                    )
+                )
                 for offset, criterion in enumerate(category.criteria):
-                    review.scores.append(Score(criterion=criterion, criterion_id=criterion.id,
-                                               scale_min=criterion.scale_min,
-                                               scale_max=criterion.scale_max,
-                                               value=min(criterion.scale_max, 3 + offset % 3)))
+                    review.scores.append(
+                        Score(
+                            criterion=criterion,
+                            criterion_id=criterion.id,
+                            scale_min=criterion.scale_min,
+                            scale_max=criterion.scale_max,
+                            value=min(criterion.scale_max, 3 + offset % 3),
+                        )
+                    )
 
 
 def logins_text() -> str:

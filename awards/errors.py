@@ -25,9 +25,10 @@ def keeps_input_on_csrf_failure(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _wants_json() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
-        "text/html"
-    ]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def _page(code: int, error: HTTPException | None = None):
@@ -48,8 +49,10 @@ def register(app: Flask) -> None:
             ),
             "warning",
         )
-        if view is not None and getattr(view, "redisplay_on_csrf_failure", False) and not g.get(
-            "csrf_redisplayed"
+        if (
+            view is not None
+            and getattr(view, "redisplay_on_csrf_failure", False)
+            and not g.get("csrf_redisplayed")
         ):
             g.csrf_redisplayed = True
             response = current_app.make_response(view(**(request.view_args or {})))

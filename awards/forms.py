@@ -84,7 +84,9 @@ def _language_choices() -> list[tuple[str, str]]:
 
 class RegisterForm(Form):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=254), ValidEmail()])
+    email = EmailField(
+        _l("Email address"), validators=[DataRequired(), Length(max=254), ValidEmail()]
+    )
     password = PasswordField(
         _l("Password"),
         validators=[DataRequired(), StrongPassword()],
@@ -106,13 +108,18 @@ class LoginForm(Form):
 
 
 class ForgotPasswordForm(Form):
-    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=254), ValidEmail()])
+    email = EmailField(
+        _l("Email address"), validators=[DataRequired(), Length(max=254), ValidEmail()]
+    )
     submit = SubmitField(_l("Send me a link"))
 
 
 class NewPasswordForm(Form):
-    password = PasswordField(_l("New password"), validators=[DataRequired(), StrongPassword()],
-                             description=_l("At least 10 characters."))
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), StrongPassword()],
+        description=_l("At least 10 characters."),
+    )
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
@@ -127,8 +134,11 @@ class AcceptInvitationForm(NewPasswordForm):
 
 class ChangePasswordForm(Form):
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
-    password = PasswordField(_l("New password"), validators=[DataRequired(), StrongPassword()],
-                             description=_l("At least 10 characters. Other devices will be logged out."))
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), StrongPassword()],
+        description=_l("At least 10 characters. Other devices will be logged out."),
+    )
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
@@ -186,10 +196,19 @@ class OrganisationForm(Form):
             (OrganisationKind.SECRETARIAT.value, _l("Secretariat")),
         ],
     )
-    mandate = TextAreaField(_l("Mandate"), validators=[Optional(), Length(max=5000)],
-                            description=_l("What the organisation works on; awards relate to it."))
-    website = URLField(_l("Website"), validators=[Optional(), Length(max=300),
-                                                  URL(message=_l("Enter a full address starting with https://."))])
+    mandate = TextAreaField(
+        _l("Mandate"),
+        validators=[Optional(), Length(max=5000)],
+        description=_l("What the organisation works on; awards relate to it."),
+    )
+    website = URLField(
+        _l("Website"),
+        validators=[
+            Optional(),
+            Length(max=300),
+            URL(message=_l("Enter a full address starting with https://.")),
+        ],
+    )
     submit = SubmitField(_l("Save organisation"))
 
 
@@ -220,24 +239,40 @@ EDITION_DATES = (
 
 
 class EditionForm(Form):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)],
-                       description=_l("For example: E-waste Awards 2027"))
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("For example: E-waste Awards 2027"),
+    )
     year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(min=2000, max=2200)])
     code = StringField(
         _l("Reference prefix"),
-        validators=[DataRequired(), Length(min=2, max=12),
-                    Regexp(r"^[A-Za-z0-9]+$", message=_l("Use letters and digits only, for example EWA27."))],
+        validators=[
+            DataRequired(),
+            Length(min=2, max=12),
+            Regexp(
+                r"^[A-Za-z0-9]+$", message=_l("Use letters and digits only, for example EWA27.")
+            ),
+        ],
         filters=[lambda value: value.upper() if isinstance(value, str) else value],
         description=_l("Starts every nomination reference, for example EWA27."),
     )
-    event_name = StringField(_l("Event"), validators=[DataRequired(), Length(max=200)],
-                             description=_l("Where the winners are announced, for example the WSIS Forum."))
+    event_name = StringField(
+        _l("Event"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("Where the winners are announced, for example the WSIS Forum."),
+    )
     event_venue = StringField(_l("Venue"), validators=[Optional(), Length(max=200)])
-    nominations_open_at = UtcDateTimeField(_l("Nominations open (UTC)"), validators=[InputRequired()])
-    nominations_close_at = UtcDateTimeField(_l("Nominations close (UTC)"), validators=[InputRequired()])
+    nominations_open_at = UtcDateTimeField(
+        _l("Nominations open (UTC)"), validators=[InputRequired()]
+    )
+    nominations_close_at = UtcDateTimeField(
+        _l("Nominations close (UTC)"), validators=[InputRequired()]
+    )
     reviews_close_at = UtcDateTimeField(_l("Reviews close (UTC)"), validators=[InputRequired()])
     announcement_at = UtcDateTimeField(
-        _l("Announcement (UTC)"), validators=[InputRequired()],
+        _l("Announcement (UTC)"),
+        validators=[InputRequired()],
         description=_l("The embargo lifts at this moment and the winners become public."),
     )
     ceremony_at = UtcDateTimeField(_l("Ceremony (UTC)"), validators=[InputRequired()])
@@ -270,14 +305,21 @@ def role_choices() -> list[tuple[str, str]]:
 class InviteForm(Form):
     """Invite a person (new or existing) to a role with its scope."""
 
-    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=254), ValidEmail()])
-    name = StringField(_l("Full name"), validators=[Optional(), Length(max=200)],
-                       description=_l("Needed when the person has no account yet."))
+    email = EmailField(
+        _l("Email address"), validators=[DataRequired(), Length(max=254), ValidEmail()]
+    )
+    name = StringField(
+        _l("Full name"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("Needed when the person has no account yet."),
+    )
     role = SelectField(_l("Role"), choices=role_choices)
-    organisation_id = SelectField(_l("Organisation (for member administrators)"), coerce=int,
-                                  validate_choice=False)
-    category_id = SelectField(_l("Category (for committee roles)"), coerce=int,
-                              validate_choice=False)
+    organisation_id = SelectField(
+        _l("Organisation (for member administrators)"), coerce=int, validate_choice=False
+    )
+    category_id = SelectField(
+        _l("Category (for committee roles)"), coerce=int, validate_choice=False
+    )
     submit = SubmitField(_l("Send invitation"))
 
 
@@ -291,5 +333,3 @@ class UserSearchForm(Form):
 class UserStatusForm(Form):
     active = BooleanField(_l("Account active"))
     submit = SubmitField(_l("Save"))
-
-

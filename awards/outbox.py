@@ -215,9 +215,7 @@ def deliver_due(limit: int = 100) -> DeliveryReport:
                 connection.send(_as_mail(message))
             except smtplib.SMTPResponseException as exc:
                 text = f"{exc.smtp_code} {_decode(exc.smtp_error)}"
-                (_mark_failed if 500 <= exc.smtp_code < 600 else _mark_retry)(
-                    message, text, report
-                )
+                (_mark_failed if 500 <= exc.smtp_code < 600 else _mark_retry)(message, text, report)
             except smtplib.SMTPRecipientsRefused as exc:
                 codes = [code for code, _ in exc.recipients.values()]
                 text = "; ".join(f"{c} {_decode(m)}" for c, m in exc.recipients.values())
@@ -262,7 +260,8 @@ def work(
         finally:
             db.session.remove()
         if report.handled:
-            log.info("outbox: %s sent, %s retried, %s failed", report.sent, report.retried,
-                     report.failed)
+            log.info(
+                "outbox: %s sent, %s retried, %s failed", report.sent, report.retried, report.failed
+            )
         else:
             time.sleep(interval)

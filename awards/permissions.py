@@ -66,9 +66,7 @@ def administered_organisations(user: Any) -> list[Organisation]:
 
 
 def committee_categories(user: Any) -> list[tuple[Category, Role]]:
-    return [
-        (g.category, g.role) for g in _grants(user) if g.role in (Role.REVIEWER, Role.CHAIR)
-    ]
+    return [(g.category, g.role) for g in _grants(user) if g.role in (Role.REVIEWER, Role.CHAIR)]
 
 
 # --- Platform ----------------------------------------------------------------------------
@@ -107,8 +105,12 @@ def can_see_scores(user: Any, category: Category) -> bool:
     return can_manage_category(user, category) or is_chair(user, category)
 
 
-def can_invite(user: Any, role: Role, organisation: Organisation | None = None,
-               category: Category | None = None) -> bool:
+def can_invite(
+    user: Any,
+    role: Role,
+    organisation: Organisation | None = None,
+    category: Category | None = None,
+) -> bool:
     """Invite someone to a role: the Secretariat to any; an administrator within its member."""
     if is_secretariat(user):
         return True
@@ -213,4 +215,3 @@ TEMPLATE_RULES = {
         "can_screen_nomination",
     )
 }
-

@@ -1,6 +1,7 @@
 """The data model. Import models from here."""
 
 from .accounts import Organisation, RoleGrant, User
+from .audit import AuditEvent
 from .editions import Category, Criterion, Edition, Question
 from .enums import (
     CategoryState,
@@ -15,7 +16,6 @@ from .enums import (
     Role,
 )
 from .nominations import Answer, Attachment, Nomination
-from .audit import AuditEvent
 from .outbox import OutboxMessage
 from .reviews import Assignment, Conflict, Decision, Review, Score
 from .types import UTCDateTime, utcnow

@@ -77,9 +77,7 @@ class Answer(db.Model):
     __tablename__ = "answers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    nomination_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("nominations.id", ondelete="CASCADE")
-    )
+    nomination_id: Mapped[int] = mapped_column(sa.ForeignKey("nominations.id", ondelete="CASCADE"))
     question_id: Mapped[int] = mapped_column(
         sa.ForeignKey("questions.id", ondelete="RESTRICT"), index=True
     )

@@ -40,9 +40,7 @@ class Assignment(db.Model):
     __tablename__ = "assignments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    nomination_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("nominations.id", ondelete="CASCADE")
-    )
+    nomination_id: Mapped[int] = mapped_column(sa.ForeignKey("nominations.id", ondelete="CASCADE"))
     reviewer_id: Mapped[int] = mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
     )

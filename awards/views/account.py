@@ -21,8 +21,9 @@ def profile():
     form = ProfileForm(obj=current_user if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            accounts.update_profile(current_user, form.name.data, form.language.data,
-                                    form.timezone.data)
+            accounts.update_profile(
+                current_user, form.name.data, form.language.data, form.timezone.data
+            )
         except accounts.AccountError as exc:
             getattr(form, exc.field, form.name).errors.append(str(exc))
         else:

@@ -48,7 +48,9 @@ def register():
     if form.validate_on_submit():
         try:
             user = accounts.register(
-                form.email.data, form.name.data, form.password.data,
+                form.email.data,
+                form.name.data,
+                form.password.data,
                 language=i18n.select_locale(),
             )
         except accounts.AccountError as exc:
@@ -56,8 +58,13 @@ def register():
         else:
             db.session.commit()
             login_user(user)
-            flash(_("Welcome! We sent a link to %(email)s to confirm your address.",
-                    email=user.email), "success")
+            flash(
+                _(
+                    "Welcome! We sent a link to %(email)s to confirm your address.",
+                    email=user.email,
+                ),
+                "success",
+            )
             return redirect(url_for("dashboard.index"))
     return render_template("auth/register.html", form=form)
 
@@ -99,8 +106,9 @@ def verify_email(token: str):
         user = accounts.verify_email(token)
     except tokens.TokenError as error:
         flash(_token_message(error), "danger" if error.reason != "used" else "info")
-        return redirect(url_for("dashboard.index" if current_user.is_authenticated
-                                else "auth.login"))
+        return redirect(
+            url_for("dashboard.index" if current_user.is_authenticated else "auth.login")
+        )
     db.session.commit()
     flash(_("Thank you, your email address %(email)s is confirmed.", email=user.email), "success")
     return redirect(url_for("dashboard.index" if current_user.is_authenticated else "auth.login"))
@@ -159,8 +167,9 @@ def accept_invitation(token: str):
         invited = tokens.user_for_token(token, tokens.ACCEPT_INVITATION)
     except tokens.TokenError as error:
         if error.reason == "used":
-            flash(_("This invitation has already been accepted. Log in with your password."),
-                  "info")
+            flash(
+                _("This invitation has already been accepted. Log in with your password."), "info"
+            )
             return redirect(url_for("auth.login"))
         flash(_token_message(error), "danger")
         return redirect(url_for("auth.forgot_password"))

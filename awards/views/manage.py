@@ -24,7 +24,9 @@ def organisation(organisation_id: int):
     require(permissions.is_secretariat(current_user) or permissions.administers(current_user, org))
     categories = list(
         db.session.execute(
-            select(Category).where(Category.organisation_id == org.id).join(Edition)
+            select(Category)
+            .where(Category.organisation_id == org.id)
+            .join(Edition)
             .order_by(Edition.year.desc(), Category.title)
         ).scalars()
     )
@@ -41,25 +43,41 @@ def organisation(organisation_id: int):
     )
     admins = [g for g in grants if g.role is Role.MEMBER_ADMIN]
     committees = {c.id: [g for g in grants if g.category_id == c.id] for c in categories}
-    return render_template("manage/organisation.html", org=org, categories=categories,
-                           admins=admins, committees=committees, revoke_form=ConfirmForm())
+    return render_template(
+        "manage/organisation.html",
+        org=org,
+        categories=categories,
+        admins=admins,
+        committees=committees,
+        revoke_form=ConfirmForm(),
+    )
 
 
 def _scope_options(user) -> tuple[list[Organisation], list[Category]]:
     """The organisations and categories this person may invite people into."""
     if permissions.is_secretariat(user):
-        orgs = list(db.session.execute(select(Organisation).order_by(Organisation.short_name))
-                    .scalars())
-        cats = list(db.session.execute(select(Category).join(Edition)
-                                       .order_by(Edition.year.desc(), Category.title)).scalars())
+        orgs = list(
+            db.session.execute(select(Organisation).order_by(Organisation.short_name)).scalars()
+        )
+        cats = list(
+            db.session.execute(
+                select(Category).join(Edition).order_by(Edition.year.desc(), Category.title)
+            ).scalars()
+        )
         return orgs, cats
     orgs = permissions.administered_organisations(user)
-    cats = list(
-        db.session.execute(
-            select(Category).where(Category.organisation_id.in_([o.id for o in orgs]))
-            .join(Edition).order_by(Edition.year.desc(), Category.title)
-        ).scalars()
-    ) if orgs else []
+    cats = (
+        list(
+            db.session.execute(
+                select(Category)
+                .where(Category.organisation_id.in_([o.id for o in orgs]))
+                .join(Edition)
+                .order_by(Edition.year.desc(), Category.title)
+            ).scalars()
+        )
+        if orgs
+        else []
+    )
     return orgs, cats
 
 
@@ -72,10 +90,12 @@ def invite():
     require(secretariat or bool(organisations))
     form = InviteForm()
     form.role.choices = [c for c in role_choices() if secretariat or c[0] != Role.SECRETARIAT]
-    form.organisation_id.choices = [(0, "—")] + [(o.id, f"{o.short_name} — {o.name}")
-                                                 for o in organisations]
-    form.category_id.choices = [(0, "—")] + [(c.id, f"{c.edition.code} — {c.title}")
-                                             for c in categories]
+    form.organisation_id.choices = [(0, "—")] + [
+        (o.id, f"{o.short_name} — {o.name}") for o in organisations
+    ]
+    form.category_id.choices = [(0, "—")] + [
+        (c.id, f"{c.edition.code} — {c.title}") for c in categories
+    ]
     if request.method == "GET":  # links from an organisation's page preselect the scope
         form.organisation_id.data = request.args.get("organisation", 0, type=int)
         form.category_id.data = request.args.get("category", 0, type=int)
@@ -103,10 +123,15 @@ def invite():
             field.errors.append(str(exc))
         else:
             db.session.commit()
-            flash(_("%(email)s is now %(role)s; we emailed them.", email=invited.email,
-                    role=scope.describe()), "success")
-            target = (scope.organisation or (scope.category.organisation if scope.category
-                                             else None))
+            flash(
+                _(
+                    "%(email)s is now %(role)s; we emailed them.",
+                    email=invited.email,
+                    role=scope.describe(),
+                ),
+                "success",
+            )
+            target = scope.organisation or (scope.category.organisation if scope.category else None)
             if target is not None:
                 return redirect(url_for("manage.organisation", organisation_id=target.id))
             return redirect(url_for("secretariat.user", user_id=invited.id))
@@ -117,13 +142,16 @@ def invite():
 @login_required
 def remove_grant(grant_id: int):
     grant = get_or_404(RoleGrant, grant_id)
-    require(grant.role is not Role.SECRETARIAT and permissions.can_invite(
-        current_user, grant.role, grant.organisation, grant.category))
+    require(
+        grant.role is not Role.SECRETARIAT
+        and permissions.can_invite(current_user, grant.role, grant.organisation, grant.category)
+    )
     org = grant.organisation or grant.category.organisation
     if ConfirmForm().validate_on_submit():
         if grant.user_id == current_user.id and grant.role is Role.MEMBER_ADMIN:
-            flash(_("You cannot remove your own administrator role; ask the Secretariat."),
-                  "danger")
+            flash(
+                _("You cannot remove your own administrator role; ask the Secretariat."), "danger"
+            )
         else:
             accounts.revoke_grant(grant, current_user)
             db.session.commit()

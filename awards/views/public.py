@@ -33,7 +33,9 @@ def index():
         categories = list(
             db.session.execute(
                 select(Category)
-                .where(Category.edition_id == edition.id, Category.state.in_(PUBLIC_CATEGORY_STATES))
+                .where(
+                    Category.edition_id == edition.id, Category.state.in_(PUBLIC_CATEGORY_STATES)
+                )
                 .order_by(Category.title)
                 .options(db.joinedload(Category.organisation))
             ).scalars()

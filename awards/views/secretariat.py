@@ -30,7 +30,9 @@ PER_PAGE = 50
 @rule_required(permissions.is_secretariat)
 def index():
     recent = db.session.execute(
-        select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(10)
+        select(AuditEvent)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(10)
         .options(db.joinedload(AuditEvent.actor))
     ).scalars()
     editions = db.session.execute(select(Edition).order_by(Edition.year.desc())).scalars()
@@ -74,8 +76,9 @@ def edit_organisation(organisation_id: int | None = None):
             db.session.commit()
             flash(_("Organisation %(name)s saved.", name=values["short_name"]), "success")
             return redirect(url_for("secretariat.organisations"))
-    return render_template("secretariat/organisation_form.html", form=form,
-                           organisation=organisation)
+    return render_template(
+        "secretariat/organisation_form.html", form=form, organisation=organisation
+    )
 
 
 # --- Editions ----------------------------------------------------------------------------
@@ -143,8 +146,9 @@ def user(user_id: int):
             db.session.commit()
             flash(_("Account saved."), "success")
         return redirect(url_for("secretariat.user", user_id=person.id))
-    return render_template("secretariat/user.html", person=person, status_form=status_form,
-                           revoke_form=ConfirmForm())
+    return render_template(
+        "secretariat/user.html", person=person, status_form=status_form, revoke_form=ConfirmForm()
+    )
 
 
 @bp.post("/grants/<int:grant_id>/revoke")

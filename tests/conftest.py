@@ -1,0 +1,162 @@
+"""Test fixtures: a migrated database (SQLite, or PostgreSQL with TEST_DATABASE_URL), an app,
+a real SMTP server on loopback, and helpers to act as each role.
+
+The schema is built by running the migrations, exactly as in production, once per session;
+each test then starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# The instance folder (secret key, mail files, uploads) must not be the developer's own.
+_INSTANCE = Path(tempfile.mkdtemp(prefix="awards-test-instance-"))
+os.environ["AWARDS_INSTANCE_PATH"] = str(_INSTANCE)
+for _variable in ("DATABASE_URL", "MAIL_SERVER", "PRODUCTION", "SECRET_KEY", "DEBUG"):
+    os.environ.pop(_variable, None)
+
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from awards import create_app  # noqa: E402
+from awards.extensions import db  # noqa: E402
+
+from .smtp import SMTPSink  # noqa: E402
+
+
+def _database_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+    return f"sqlite:///{_INSTANCE / 'test.sqlite3'}"
+
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+    "SQLALCHEMY_DATABASE_URI": _database_url(),
+    "SERVER_NAME": None,
+    "MAIL_SERVER": None,
+    "MAIL_FILE_DIR": str(_INSTANCE / "mail"),
+    "UPLOAD_FOLDER": str(_INSTANCE / "uploads"),
+}
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = create_app(dict(TEST_CONFIG))
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            # Start from nothing, whatever an earlier run left behind.
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request, app):
+    """Every test starts with empty tables and its own application context."""
+    with app.app_context():
+        yield
+        db.session.remove()
+        _empty_tables()
+        app.config.update(
+            MAIL_SERVER=None, MAIL_PORT=25, TEST_ERROR_PAGE=False, WTF_CSRF_ENABLED=True
+        )
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    sink = SMTPSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp(app, smtp_server):
+    """A real SMTP server on loopback that the app delivers to; cleared for each test."""
+    smtp_server.clear()
+    app.config.update(MAIL_SERVER=smtp_server.host, MAIL_PORT=smtp_server.port)
+    return smtp_server
+
+
+# --- Acting as someone --------------------------------------------------------------------
+
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1) or match.group(2)
+
+
+class Browser:
+    """A test client that reads CSRF tokens from pages, as a real browser would send them."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def get(self, url: str, **kwargs):
+        return self.client.get(url, **kwargs)
+
+    def token(self, page: str = "/about") -> str:
+        return csrf_token_from(self.client.get(page).get_data(as_text=True))
+
+    def post(self, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
+        """POST with the token of ``page`` (the form's own page, or any page)."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.token(page or "/about"))
+        return self.client.post(url, data=data, **kwargs)
+
+    def login(self, email: str, password: str, remember: bool = False):
+        data = {"email": email, "password": password}
+        if remember:
+            data["remember"] = "y"
+        return self.post("/account/login", data, page="/account/login")
+
+    def logout(self):
+        return self.post("/account/logout")
+
+
+@pytest.fixture
+def browser(client):
+    return Browser(client)
+
+
+@pytest.fixture
+def make_browser(app):
+    """More browsers, for tests with several people at once."""
+
+    def make() -> Browser:
+        return Browser(app.test_client())
+
+    return make
