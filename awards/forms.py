@@ -163,7 +163,7 @@ class ResendVerificationForm(Form):
 
 class LanguageForm(Form):
     language = SelectField(_l("Language"), choices=_language_choices)
-    next = HiddenField()
+    return_to = HiddenField()
     submit = SubmitField(_l("Change language"))
 
 

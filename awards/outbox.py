@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from flask_mail import Message
+from flask_mail import Connection, Message
 from sqlalchemy import select, update
 
 from .extensions import db, mail
@@ -201,7 +201,9 @@ def deliver_due(limit: int = 100) -> DeliveryReport:
             db.session.commit()
         return report
     try:
-        connection = mail.connect()
+        connection = _SMTPConnection(
+            mail.init_mail(current_app.config, current_app.debug, testing=False)
+        )
         connection.__enter__()
     except (OSError, smtplib.SMTPException) as exc:
         # The server is unreachable: nothing was sent, everything is retried later.
@@ -237,6 +239,22 @@ def deliver_due(limit: int = 100) -> DeliveryReport:
         except (OSError, smtplib.SMTPException):
             log.warning("closing the SMTP connection failed", exc_info=True)
     return report
+
+
+class _SMTPConnection(Connection):
+    """Flask-Mail's connection, built from the configuration of the moment and with a timeout,
+    so that a server that stops answering cannot hang the worker."""
+
+    def configure_host(self) -> smtplib.SMTP:
+        timeout = current_app.config.get("MAIL_TIMEOUT", 30)
+        state = self.mail
+        host_class = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
+        host = host_class(state.server, state.port, timeout=timeout)
+        if state.use_tls:
+            host.starttls()
+        if state.username and state.password:
+            host.login(state.username, state.password)
+        return host
 
 
 def _decode(value: bytes | str) -> str:

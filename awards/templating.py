@@ -27,6 +27,7 @@ def utc_datetime(value: datetime | None) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(permissions.TEMPLATE_RULES)
     app.jinja_env.globals["state_shown_to_nominator"] = nominations.state_shown_to_nominator
+    app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["utc_datetime"] = utc_datetime
 

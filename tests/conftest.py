@@ -20,6 +20,8 @@ os.environ["AWARDS_INSTANCE_PATH"] = str(_INSTANCE)
 for _variable in ("DATABASE_URL", "MAIL_SERVER", "PRODUCTION", "SECRET_KEY", "DEBUG"):
     os.environ.pop(_variable, None)
 
+from flask.globals import _cv_app, _cv_request  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
@@ -49,9 +51,29 @@ TEST_CONFIG = {
 }
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own application context.
+
+    Tests hold an application context to build data; without this, Flask would reuse it for
+    requests and share ``g`` (the logged-in user, the locale) between them, hiding bugs that
+    real, separate requests would show. After each request the test's session forgets what it
+    loaded, so the test reads what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        app_token, request_token = _cv_app.set(None), _cv_request.set(None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _cv_request.reset(request_token)
+            _cv_app.reset(app_token)
+            db.session.expire_all()
+
+
 @pytest.fixture(scope="session")
 def app():
     app = create_app(dict(TEST_CONFIG))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             # Start from nothing, whatever an earlier run left behind.
@@ -107,16 +129,13 @@ def smtp(app, smtp_server):
 
 # --- Acting as someone --------------------------------------------------------------------
 
-CSRF_RE = re.compile(
-    r'name="csrf_token" type="hidden" value="([^"]+)"|'
-    r'name="csrf_token" value="([^"]+)"'
-)
+CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
 def csrf_token_from(html: str) -> str:
     match = CSRF_RE.search(html)
     assert match, "no CSRF token in the page"
-    return match.group(1) or match.group(2)
+    return match.group(1)
 
 
 class Browser:
@@ -145,6 +164,12 @@ class Browser:
 
     def logout(self):
         return self.post("/account/logout")
+
+
+@pytest.fixture
+def client(app):
+    """Replaces pytest-flask's client, which keeps contexts alive between requests."""
+    return app.test_client()
 
 
 @pytest.fixture

@@ -56,7 +56,7 @@ def set_language():
         if current_user.is_authenticated:  # the profile's language would otherwise win
             current_user.language = form.language.data
             db.session.commit()
-    return redirect(safe_next(form.next.data) or url_for("public.index"))
+    return redirect(safe_next(form.return_to.data) or url_for("public.index"))
 
 
 @bp.get("/healthz")
@@ -72,5 +72,5 @@ def healthz():
 @bp.app_context_processor
 def language_form():
     form = LanguageForm(formdata=None)
-    form.next.data = request.full_path if request.query_string else request.path
+    form.return_to.data = request.full_path if request.query_string else request.path
     return {"language_form": form}
