@@ -410,7 +410,7 @@ def _nominations(loader, category, nominators, committee) -> None:
         for reviewer in (reviewers[0], reviewers[1]):
             assignment = loader.add(Assignment(nomination=nomination, reviewer=reviewer))
             db.session.flush()
-            if reviewer is reviewers[0]:
+            if reviewer is reviewers[0] and nomination is eligible[0]:
                 review = loader.add(
                     Review(
                         assignment=assignment,

@@ -330,6 +330,15 @@ class UserSearchForm(Form):
     q = StringField(_l("Search by name or email"), validators=[Optional(), Length(max=200)])
 
 
+class AuditFilterForm(Form):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    action = StringField(_l("Action starts with"), validators=[Optional(), Length(max=80)])
+    object_type = StringField(_l("Object type"), validators=[Optional(), Length(max=40)])
+    actor = StringField(_l("Person’s email contains"), validators=[Optional(), Length(max=254)])
+
+
 class UserStatusForm(Form):
     active = BooleanField(_l("Account active"))
     submit = SubmitField(_l("Save"))

@@ -21,7 +21,10 @@ EMBARGOED_STATES = frozenset(
 def allocate_reference(category: Category) -> tuple[int, str]:
     """Take the category's next number under a row lock: two nominators never share one."""
     locked = db.session.execute(
-        select(Category).where(Category.id == category.id).with_for_update()
+        select(Category)
+        .where(Category.id == category.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the counter as it is now, not as loaded
     ).scalar_one()
     number = locked.next_nomination_number
     locked.next_nomination_number = number + 1

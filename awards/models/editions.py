@@ -102,6 +102,8 @@ class Category(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("edition_id", "slug"),
+        # Each member issues one award per edition; references (EWA27-ITU-0042) rely on it.
+        sa.UniqueConstraint("edition_id", "organisation_id"),
         sa.CheckConstraint("winners_count >= 1", name="winners_positive"),
         sa.CheckConstraint("honourable_mentions_count >= 0", name="mentions_not_negative"),
         sa.CheckConstraint("reviewers_per_nomination >= 1", name="reviewers_positive"),

@@ -105,16 +105,19 @@ def invite():
             form.role.data = Role.MEMBER_ADMIN.value
     if form.validate_on_submit():
         role = Role(form.role.data)
-        org = next((o for o in organisations if o.id == form.organisation_id.data), None)
-        cat = next((c for c in categories if c.id == form.category_id.data), None)
+        # Look the scope up as posted; the permission rule, not the offered list, decides.
+        org = db.session.get(Organisation, form.organisation_id.data or 0)
+        cat = db.session.get(Category, form.category_id.data or 0)
         scope = accounts.GrantScope(
             role=role,
             organisation=org if role is Role.MEMBER_ADMIN else None,
             category=cat if role in (Role.REVIEWER, Role.CHAIR) else None,
         )
-        if not permissions.can_invite(current_user, role, scope.organisation, scope.category):
-            abort(403)
         try:
+            # An incomplete scope is a mistake to explain; a complete one not allowed is a 403.
+            accounts.validate_scope(scope)
+            if not permissions.can_invite(current_user, role, scope.organisation, scope.category):
+                abort(403)
             invited = accounts.invite(form.email.data, form.name.data or "", scope, current_user)
         except accounts.AccountError as exc:
             field = {"name": form.name, "email": form.email}.get(exc.field)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from .. import accounts, administration, permissions
 from ..errors import keeps_input_on_csrf_failure
 from ..extensions import db
 from ..forms import (
     EDITION_DATES,
+    AuditFilterForm,
     ConfirmForm,
     EditionForm,
     OrganisationForm,
@@ -124,8 +125,13 @@ def users():
     form = UserSearchForm(request.args)
     query = select(User).order_by(User.name, User.id)
     if form.validate() and form.q.data:
-        needle = f"%{form.q.data.lower()}%"
-        query = query.where(or_(User.email.like(needle), User.name.ilike(needle)))
+        needle = form.q.data.lower()
+        query = query.where(
+            or_(
+                User.email.contains(needle, autoescape=True),
+                func.lower(User.name).contains(needle, autoescape=True),
+            )
+        )
     page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
     return render_template("secretariat/users.html", form=form, page=page)
 
@@ -172,22 +178,20 @@ def revoke_grant(grant_id: int):
 @bp.get("/audit")
 @rule_required(permissions.can_view_audit)
 def audit_log():
-    action = request.args.get("action", "").strip()[:80]
-    object_type = request.args.get("object_type", "").strip()[:40]
-    actor = request.args.get("actor", "").strip()[:254].lower()
+    form = AuditFilterForm(request.args)
+    filters = form.data if form.validate() else {}
     query = (
         select(AuditEvent)
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .options(db.joinedload(AuditEvent.actor))
     )
-    if action:
-        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
-    if object_type:
-        query = query.where(AuditEvent.object_type == object_type)
-    if actor:
+    if filters.get("action"):
+        query = query.where(AuditEvent.action.startswith(filters["action"], autoescape=True))
+    if filters.get("object_type"):
+        query = query.where(AuditEvent.object_type == filters["object_type"])
+    if filters.get("actor"):
         query = query.join(User, User.id == AuditEvent.actor_id).where(
-            User.email.contains(actor, autoescape=True)
+            User.email.contains(filters["actor"].lower(), autoescape=True)
         )
     page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
-    filters = {"action": action, "object_type": object_type, "actor": actor}
-    return render_template("secretariat/audit.html", page=page, filters=filters)
+    return render_template("secretariat/audit.html", page=page, form=form)

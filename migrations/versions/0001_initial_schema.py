@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 22473bd0f77f
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 08:03:41.282016
+Create Date: 2026-11-25 08:27:13.490261
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '22473bd0f77f'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -103,6 +103,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['edition_id'], ['editions.id'], name=op.f('fk_categories_edition_id_editions'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_categories_organisation_id_organisations'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_categories')),
+    sa.UniqueConstraint('edition_id', 'organisation_id', name=op.f('uq_categories_edition_id_organisation_id')),
     sa.UniqueConstraint('edition_id', 'slug', name=op.f('uq_categories_edition_id_slug'))
     )
     with op.batch_alter_table('categories', schema=None) as batch_op:

@@ -1,0 +1,111 @@
+"""The demo edition: believable, loaded once, and every printed log-in works."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from awards import demo
+from awards.extensions import db
+from awards.models import (
+    Category,
+    Nomination,
+    NominationState,
+    Organisation,
+    OrganisationKind,
+    RoleGrant,
+    User,
+)
+
+
+def counts() -> dict[str, int]:
+    return {
+        model.__name__: db.session.scalar(select(func.count()).select_from(model))
+        for model in (Organisation, User, RoleGrant, Category, Nomination)
+    }
+
+
+@pytest.fixture
+def loaded(app):
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_demo_creates_the_coalition(loaded):
+    members = db.session.execute(
+        select(Organisation.short_name).where(Organisation.kind == OrganisationKind.MEMBER)
+    ).scalars()
+    assert set(members) == {"ITU", "UNU", "UNEP", "ILO", "UNIDO", "UNITAR", "WHO"}
+    partners = db.session.execute(
+        select(Organisation.short_name).where(Organisation.kind == OrganisationKind.PARTNER)
+    ).scalars()
+    assert set(partners) == {"WEF", "WBCSD"}
+    assert counts()["Category"] == 7
+    states = set(db.session.execute(select(Nomination.state)).scalars())
+    assert {NominationState.DRAFT, NominationState.SUBMITTED, NominationState.ELIGIBLE,
+            NominationState.INELIGIBLE, NominationState.WITHDRAWN} <= states
+    assert "secretariat@example.org" in loaded and demo.DEMO_PASSWORD in loaded
+
+
+def test_demo_twice_duplicates_nothing(app, loaded):
+    before = counts()
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0
+    assert "already loaded" in result.output
+    assert counts() == before
+
+
+def test_demo_if_empty_skips_a_database_with_data(app, loaded):
+    before = counts()
+    result = app.test_cli_runner().invoke(args=["demo", "--if-empty"])
+    assert "not loaded" in result.output and "secretariat@example.org" in result.output
+    assert counts() == before
+
+
+@pytest.mark.parametrize(
+    ("email", "expected"),
+    [
+        ("secretariat@example.org", "EMG Secretariat"),
+        ("admin.itu@example.org", "Your organisation’s awards"),
+        ("chair.itu@example.org", "Your committees"),
+        ("reviewer1.itu@example.org", "1 of 2 reviews submitted"),
+        ("nominator@example.org", "EWA27-ITU-0001"),
+    ],
+)
+def test_each_demo_login_sees_a_dashboard_for_its_role(loaded, browser, email, expected):
+    response = browser.login(email, demo.DEMO_PASSWORD)
+    assert response.status_code == 302
+    page = browser.get("/dashboard/").get_data(as_text=True)
+    assert expected in page
+
+
+def test_demo_refuses_production(app):
+    app.config["PRODUCTION"] = True
+    try:
+        result = app.test_cli_runner().invoke(args=["demo"])
+    finally:
+        app.config["PRODUCTION"] = False
+    assert result.exit_code != 0 and "production" in result.output
+    assert counts()["User"] == 0
+
+
+def test_create_secretariat_command(app):
+    result = app.test_cli_runner().invoke(
+        args=["create-secretariat", "--email", "Head@Example.org", "--name", "Head"],
+        input="a strong password\na strong password\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.execute(select(User)).scalar_one()
+    assert user.email == "head@example.org" and user.check_password("a strong password")
+    assert [grant.role.value for grant in user.grants] == ["secretariat"]
+
+
+def test_outbox_send_command_delivers(app, loaded, smtp):
+    from awards import accounts
+
+    accounts.request_password_reset("nominator@example.org")
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["outbox", "send"])
+    assert result.exit_code == 0 and "sent 1" in result.output
+    assert len(smtp.to("nominator@example.org")) == 1
