@@ -19,6 +19,7 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     URL,
     DataRequired,
@@ -78,8 +79,13 @@ class StrongPassword:
             raise ValidationError(problem)
 
 
-def _language_choices() -> list[tuple[str, str]]:
-    return list(LANGUAGES.items())
+def options(pairs) -> list[SelectChoice]:
+    """Select options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _language_choices() -> list[SelectChoice]:
+    return options(LANGUAGES.items())
 
 
 class RegisterForm(Form):
@@ -151,7 +157,7 @@ class ProfileForm(Form):
     language = SelectField(_l("Preferred language"), choices=_language_choices)
     timezone = SelectField(
         _l("Time zone"),
-        choices=lambda: [(zone, zone) for zone in timezone_choices()],
+        choices=lambda: options((zone, zone) for zone in timezone_choices()),
         description=_l("Dates and deadlines are shown in this time zone."),
     )
     submit = SubmitField(_l("Save profile"))
@@ -190,11 +196,13 @@ class OrganisationForm(Form):
     )
     kind = SelectField(
         _l("Kind"),
-        choices=[
-            (OrganisationKind.MEMBER.value, _l("Coalition member")),
-            (OrganisationKind.PARTNER.value, _l("Partner")),
-            (OrganisationKind.SECRETARIAT.value, _l("Secretariat")),
-        ],
+        choices=options(
+            [
+                (OrganisationKind.MEMBER.value, _l("Coalition member")),
+                (OrganisationKind.PARTNER.value, _l("Partner")),
+                (OrganisationKind.SECRETARIAT.value, _l("Secretariat")),
+            ]
+        ),
     )
     mandate = TextAreaField(
         _l("Mandate"),
@@ -293,13 +301,15 @@ class EditionForm(Form):
         return True
 
 
-def role_choices() -> list[tuple[str, str]]:
-    return [
-        (Role.SECRETARIAT.value, str(_l("Secretariat"))),
-        (Role.MEMBER_ADMIN.value, str(_l("Member administrator"))),
-        (Role.REVIEWER.value, str(_l("Committee reviewer"))),
-        (Role.CHAIR.value, str(_l("Committee chair"))),
-    ]
+def role_choices() -> list[SelectChoice]:
+    return options(
+        [
+            (Role.SECRETARIAT.value, str(_l("Secretariat"))),
+            (Role.MEMBER_ADMIN.value, str(_l("Member administrator"))),
+            (Role.REVIEWER.value, str(_l("Committee reviewer"))),
+            (Role.CHAIR.value, str(_l("Committee chair"))),
+        ]
+    )
 
 
 class InviteForm(Form):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from .. import accounts, permissions
 from ..errors import keeps_input_on_csrf_failure
 from ..extensions import db
-from ..forms import ConfirmForm, InviteForm, role_choices
+from ..forms import ConfirmForm, InviteForm, options, role_choices
 from ..models import Category, Edition, Organisation, Role, RoleGrant
 from .helpers import get_or_404, require
 
@@ -89,13 +89,15 @@ def invite():
     secretariat = permissions.is_secretariat(current_user)
     require(secretariat or bool(organisations))
     form = InviteForm()
-    form.role.choices = [c for c in role_choices() if secretariat or c[0] != Role.SECRETARIAT]
-    form.organisation_id.choices = [(0, "—")] + [
-        (o.id, f"{o.short_name} — {o.name}") for o in organisations
+    form.role.choices = [
+        c for c in role_choices() if secretariat or c.value != Role.SECRETARIAT.value
     ]
-    form.category_id.choices = [(0, "—")] + [
-        (c.id, f"{c.edition.code} — {c.title}") for c in categories
-    ]
+    form.organisation_id.choices = options(
+        [(0, "—")] + [(o.id, f"{o.short_name} — {o.name}") for o in organisations]
+    )
+    form.category_id.choices = options(
+        [(0, "—")] + [(c.id, f"{c.edition.code} — {c.title}") for c in categories]
+    )
     if request.method == "GET":  # links from an organisation's page preselect the scope
         form.organisation_id.data = request.args.get("organisation", 0, type=int)
         form.category_id.data = request.args.get("category", 0, type=int)
