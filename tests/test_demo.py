@@ -109,3 +109,24 @@ def test_outbox_send_command_delivers(app, loaded, smtp):
     result = app.test_cli_runner().invoke(args=["outbox", "send"])
     assert result.exit_code == 0 and "sent 1" in result.output
     assert len(smtp.to("nominator@example.org")) == 1
+
+
+def test_every_page_renders_with_the_demo_data(app, loaded, browser):
+    """Each GET page, with real demo objects in its URL, renders for the Secretariat."""
+    from awards.models import Edition
+
+    browser.login("secretariat@example.org", demo.DEMO_PASSWORD)
+    ids = {
+        "organisation_id": db.session.scalar(select(Organisation.id).limit(1)),
+        "edition_id": db.session.scalar(select(Edition.id).limit(1)),
+        "user_id": db.session.scalar(select(User.id).limit(1)),
+    }
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or "static" in rule.endpoint or "token" in rule.arguments:
+            continue
+        url = rule.build({name: ids[name] for name in rule.arguments})[1]
+        response = browser.get(url)
+        assert response.status_code in (200, 302), (url, response.status_code)
+        checked += 1
+    assert checked >= 15
