@@ -59,8 +59,9 @@ def test_bad_number_in_environment_is_a_clear_error(instance, monkeypatch):
 
 
 def test_instance_config_file_is_read_and_environment_wins(instance, monkeypatch):
-    (instance / "config.py").write_text("MAIL_DEFAULT_SENDER = 'Awards <a@example.org>'\n"
-                                       "MAIL_PORT = 2600\n")
+    (instance / "config.py").write_text(
+        "MAIL_DEFAULT_SENDER = 'Awards <a@example.org>'\nMAIL_PORT = 2600\n"
+    )
     monkeypatch.setenv("MAIL_PORT", "2700")
     app = create_app()
     assert app.config["MAIL_DEFAULT_SENDER"] == "Awards <a@example.org>"

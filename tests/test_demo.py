@@ -43,8 +43,13 @@ def test_demo_creates_the_coalition(loaded):
     assert set(partners) == {"WEF", "WBCSD"}
     assert counts()["Category"] == 7
     states = set(db.session.execute(select(Nomination.state)).scalars())
-    assert {NominationState.DRAFT, NominationState.SUBMITTED, NominationState.ELIGIBLE,
-            NominationState.INELIGIBLE, NominationState.WITHDRAWN} <= states
+    assert {
+        NominationState.DRAFT,
+        NominationState.SUBMITTED,
+        NominationState.ELIGIBLE,
+        NominationState.INELIGIBLE,
+        NominationState.WITHDRAWN,
+    } <= states
     assert "secretariat@example.org" in loaded and demo.DEMO_PASSWORD in loaded
 
 

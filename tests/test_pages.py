@@ -53,8 +53,13 @@ def test_unexpected_error_shows_calm_500_page(app, browser, monkeypatch):
 def test_csrf_failure_is_friendly_and_keeps_the_form_filled(browser):
     response = browser.client.post(
         "/account/register",
-        data={"name": "Nadia Haddad", "email": "nadia@example.org", "password": "x" * 12,
-              "confirm": "x" * 12, "csrf_token": "forged"},
+        data={
+            "name": "Nadia Haddad",
+            "email": "nadia@example.org",
+            "password": "x" * 12,
+            "confirm": "x" * 12,
+            "csrf_token": "forged",
+        },
     )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
