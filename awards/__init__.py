@@ -96,11 +96,13 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .views import account, auth, dashboard, manage, public, secretariat
+    from .views import account, auth, categories, dashboard, manage, nominate, public, secretariat
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(manage.bp)
+    app.register_blueprint(categories.bp)
+    app.register_blueprint(nominate.bp)
     app.register_blueprint(secretariat.bp)
