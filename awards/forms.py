@@ -352,3 +352,56 @@ class AuditFilterForm(Form):
 class UserStatusForm(Form):
     active = BooleanField(_l("Account active"))
     submit = SubmitField(_l("Save"))
+
+
+# --- Nominations ------------------------------------------------------------------------
+
+
+def _country_options() -> list[SelectChoice]:
+    from .countries import country_choices
+
+    return options([("", str(_l("Choose a country"))), *country_choices()])
+
+
+class NomineeForm(Form):
+    """Who is nominated, and in which language the nomination is written."""
+
+    self_nomination = SelectField(
+        _l("Who are you nominating?"),
+        choices=lambda: options(
+            [
+                ("self", str(_l("Myself or my own organisation"))),
+                ("other", str(_l("Someone else (we will tell them by email)"))),
+            ]
+        ),
+    )
+    nominee_name = StringField(
+        _l("Nominee’s name"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("A person, an organisation or an initiative, as it should be known."),
+    )
+    nominee_organisation = StringField(
+        _l("Nominee’s organisation"), validators=[Optional(), Length(max=200)]
+    )
+    nominee_country = SelectField(
+        _l("Nominee’s country"), choices=_country_options, validators=[Optional()]
+    )
+    nominee_email = EmailField(
+        _l("Nominee’s email address"),
+        validators=[Optional(), Length(max=254), ValidEmail()],
+        description=_l("Required when you nominate someone else."),
+    )
+    language = SelectField(
+        _l("Language of the nomination"),
+        choices=_language_choices,
+        description=_l("The committee will read your answers in this language."),
+    )
+
+
+class StartNominationForm(NomineeForm):
+    submit = SubmitField(_l("Start the nomination"))
+
+
+class NominationForm(NomineeForm):
+    save = SubmitField(_l("Save draft"))
+    review = SubmitField(_l("Save and review"))

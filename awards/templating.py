@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Flask, session
-from flask_babel import format_datetime, get_locale, get_timezone
+from flask_babel import format_datetime, format_decimal, get_locale, get_timezone
+from flask_babel import gettext as _
 
-from . import nominations, permissions
+from . import lifecycle, nominations, permissions
+from .countries import country_choices, country_name
 from .i18n import LANGUAGES, text_direction
+from .markdown import render_markdown
 
 
 def local_datetime(value: datetime | None, format: str = "medium") -> str:
@@ -24,12 +27,55 @@ def utc_datetime(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def question_hint(question) -> str:
+    """The limits of a question, said plainly under its input."""
+    from .models import QuestionKind
+    from .uploads import FILE_TYPES
+
+    options = question.options or {}
+    if question.kind is QuestionKind.LONG_TEXT:
+        return _("At most %(n)d words.", n=options.get("word_limit", 500))
+    if question.kind is QuestionKind.SHORT_TEXT:
+        return _("At most %(n)d characters.", n=options.get("max_length", 300))
+    if question.kind is QuestionKind.FILE:
+        types = ", ".join(FILE_TYPES[k].label for k in options.get("allowed_types", [])
+                          if k in FILE_TYPES)
+        return _("Accepted: %(types)s, up to %(mb)d MB each.", types=types,
+                 mb=options.get("max_size_mb", 10))
+    if question.kind is QuestionKind.NUMBER:
+        low, high = options.get("minimum"), options.get("maximum")
+        if low is not None and high is not None:
+            return _("Between %(low)s and %(high)s.", low=format_decimal(low),
+                     high=format_decimal(high))
+    if question.kind is QuestionKind.DATE:
+        return _("For example 2026-12-31.")
+    return ""
+
+
+def file_accept(question) -> str:
+    from .uploads import FILE_TYPES
+
+    keys = (question.options or {}).get("allowed_types", [])
+    return ",".join(
+        f".{ext}" for key in keys if key in FILE_TYPES for ext in FILE_TYPES[key].extensions
+    )
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(permissions.TEMPLATE_RULES)
     app.jinja_env.globals["state_shown_to_nominator"] = nominations.state_shown_to_nominator
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["hint"] = question_hint
+    app.jinja_env.globals["accept"] = file_accept
+    app.jinja_env.globals["country_choices"] = country_choices
+    app.jinja_env.globals["country_name"] = country_name
+    app.jinja_env.globals["display_answer"] = nominations.display_answer
+    app.jinja_env.globals["nomination_deadline"] = lambda n: lifecycle.nomination_window(
+        n.category
+    )[1]
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["utc_datetime"] = utc_datetime
+    app.jinja_env.filters["markdown"] = render_markdown
 
     @app.context_processor
     def page_context() -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -106,6 +107,7 @@ def _clean_database(request, app):
         yield
         db.session.remove()
         _empty_tables()
+        shutil.rmtree(TEST_CONFIG["UPLOAD_FOLDER"], ignore_errors=True)
         app.config.update(
             MAIL_SERVER=None, MAIL_PORT=25, TEST_ERROR_PAGE=False, WTF_CSRF_ENABLED=True
         )

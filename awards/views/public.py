@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import lifecycle
 from ..extensions import db
 from ..forms import LanguageForm
-from ..models import Category, CategoryState, Edition
+from ..models import Category, CategoryState, Edition, utcnow
 from ..safety import safe_next
 
 bp = Blueprint("public", __name__)
@@ -41,6 +42,27 @@ def index():
             ).scalars()
         )
     return render_template("public/index.html", edition=edition, categories=categories)
+
+
+@bp.get("/awards/<code>/<slug>")
+def category(code: str, slug: str):
+    found = db.session.execute(
+        select(Category)
+        .join(Edition)
+        .where(Edition.code == code.upper(), Category.slug == slug)
+        .options(db.joinedload(Category.organisation), db.joinedload(Category.edition))
+    ).scalar_one_or_none()
+    if found is None or found.state not in PUBLIC_CATEGORY_STATES:
+        abort(404)  # drafts and categories awaiting approval do not exist for the public
+    opens, closes = lifecycle.nomination_window(found)
+    return render_template(
+        "public/category.html",
+        category=found,
+        opens=opens,
+        closes=closes,
+        accepting=lifecycle.accepting_nominations(found),
+        not_yet_open=utcnow() < opens,
+    )
 
 
 @bp.get("/about")
