@@ -96,7 +96,17 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .views import account, auth, categories, dashboard, manage, nominate, public, secretariat
+    from .views import (
+        account,
+        auth,
+        categories,
+        dashboard,
+        manage,
+        nominate,
+        public,
+        screening,
+        secretariat,
+    )
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
@@ -105,4 +115,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(manage.bp)
     app.register_blueprint(categories.bp)
     app.register_blueprint(nominate.bp)
+    app.register_blueprint(screening.bp)
     app.register_blueprint(secretariat.bp)
