@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app awards
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint pytest install clean-venv
+.PHONY: run test lint pytest install browser clean-venv
 
 # Re-install only when the declared dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -32,7 +32,19 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 
-pytest: install
+# Browser tests drive Debian's Chromium with Playwright (never `playwright install`).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Debian's chromium for the browser tests"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; \
+		else \
+			echo "The browser tests need Chromium at $(CHROMIUM): install Debian's chromium package"; exit 1; \
+		fi; }
+
+pytest: install browser
 	$(BIN)/pytest
 
 test: lint pytest
