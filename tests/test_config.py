@@ -101,3 +101,11 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(instance):
             assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         db.engine.dispose()
+
+
+def test_production_sends_hsts(instance, monkeypatch):
+    monkeypatch.setenv("PRODUCTION", "1")
+    monkeypatch.setenv("SECRET_KEY", GOOD_KEY)
+    app = create_app()
+    response = app.test_client().get("/about", base_url="https://awards.example.org")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")

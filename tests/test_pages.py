@@ -133,3 +133,24 @@ def test_no_asset_is_loaded_from_another_host(browser):
     assert "cdn." not in page and "https://" not in page.split("<body>")[0]
     css = browser.get("/bootstrap/static/css/bootstrap.min.css")
     assert css.status_code == 200 and b"Bootstrap" in css.data[:200]
+
+
+def test_security_headers_on_every_response(browser):
+    for url in ("/", "/no/such/page", "/healthz", "/account/login"):
+        headers = browser.get(url).headers
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy, url
+        assert "frame-ancestors 'none'" in policy
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+        assert "Strict-Transport-Security" not in headers  # only in production, over HTTPS
+
+
+def test_no_inline_scripts_or_styles_in_pages(browser):
+    import re
+
+    for url in ("/", "/about", "/account/login", "/account/register"):
+        page = browser.get(url).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)", page), url
+        assert ' style="' not in page and "<style" not in page, url
