@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from . import config as settings
-from .extensions import babel, bootstrap, csrf, db, login_manager, mail, migrate
+from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,6 +81,7 @@ def _init_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     mail.init_app(app)
+    limiter.init_app(app)
     bootstrap.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     login_manager.init_app(app)

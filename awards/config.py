@@ -64,6 +64,11 @@ def defaults(instance_path: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        # Rate limits (log-in, reset, registration) count in memory unless a shared store is
+        # given, for example redis://127.0.0.1:6379/0 when several servers run.
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,
     }
 
 

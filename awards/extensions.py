@@ -2,6 +2,8 @@
 
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
@@ -31,3 +33,5 @@ login_manager = LoginManager()
 mail = Mail()
 babel = Babel()
 bootstrap = Bootstrap5()
+# Storage comes from RATELIMIT_STORAGE_URI: memory on a laptop, Redis when several servers share.
+limiter = Limiter(key_func=get_remote_address)

@@ -27,7 +27,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from awards import create_app  # noqa: E402
-from awards.extensions import db  # noqa: E402
+from awards.extensions import db, limiter  # noqa: E402
 
 from .smtp import SMTPSink  # noqa: E402
 
@@ -108,6 +108,7 @@ def _clean_database(request, app):
         db.session.remove()
         _empty_tables()
         shutil.rmtree(TEST_CONFIG["UPLOAD_FOLDER"], ignore_errors=True)
+        limiter.reset()  # rate-limit counts belong to one test
         app.config.update(
             MAIL_SERVER=None, MAIL_PORT=25, TEST_ERROR_PAGE=False, WTF_CSRF_ENABLED=True
         )

@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash
 
 from .. import accounts, i18n, tokens
 from ..errors import keeps_input_on_csrf_failure
-from ..extensions import db
+from ..extensions import db, limiter
 from ..forms import (
     AcceptInvitationForm,
     ConfirmForm,
@@ -23,6 +23,21 @@ from ..forms import (
 from ..safety import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
+
+# Failed log-ins slow an account down for a while; they never lock it for good, because the
+# window moves on. Addresses are limited too, so one machine cannot try many accounts.
+LOGIN_FAILURES_PER_ACCOUNT = "10 per 15 minutes"
+LOGIN_ATTEMPTS_PER_ADDRESS = "50 per 15 minutes"
+EMAIL_REQUESTS_PER_ADDRESS = "10 per hour"
+
+
+def _account_key() -> str:
+    return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _failed(response) -> bool:
+    return response.status_code == 200  # a failed log-in shows the form again
+
 
 # Compared against when the address is unknown, so a wrong address takes as long as a wrong
 # password and the timing does not tell which addresses have accounts.
@@ -40,6 +55,7 @@ def _token_message(error: tokens.TokenError) -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(EMAIL_REQUESTS_PER_ADDRESS, methods=["POST"])
 @keeps_input_on_csrf_failure
 def register():
     if current_user.is_authenticated:
@@ -70,6 +86,10 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_ATTEMPTS_PER_ADDRESS, methods=["POST"])
+@limiter.limit(
+    LOGIN_FAILURES_PER_ACCOUNT, methods=["POST"], key_func=_account_key, deduct_when=_failed
+)
 @keeps_input_on_csrf_failure
 def login():
     form = LoginForm()
@@ -126,6 +146,7 @@ def resend_verification():
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(EMAIL_REQUESTS_PER_ADDRESS, methods=["POST"])
 @keeps_input_on_csrf_failure
 def forgot_password():
     form = ForgotPasswordForm()
