@@ -38,15 +38,20 @@ def question_hint(question) -> str:
     if question.kind is QuestionKind.SHORT_TEXT:
         return _("At most %(n)d characters.", n=options.get("max_length", 300))
     if question.kind is QuestionKind.FILE:
-        types = ", ".join(FILE_TYPES[k].label for k in options.get("allowed_types", [])
-                          if k in FILE_TYPES)
-        return _("Accepted: %(types)s, up to %(mb)d MB each.", types=types,
-                 mb=options.get("max_size_mb", 10))
+        types = ", ".join(
+            FILE_TYPES[k].label for k in options.get("allowed_types", []) if k in FILE_TYPES
+        )
+        return _(
+            "Accepted: %(types)s, up to %(mb)d MB each.",
+            types=types,
+            mb=options.get("max_size_mb", 10),
+        )
     if question.kind is QuestionKind.NUMBER:
         low, high = options.get("minimum"), options.get("maximum")
         if low is not None and high is not None:
-            return _("Between %(low)s and %(high)s.", low=format_decimal(low),
-                     high=format_decimal(high))
+            return _(
+                "Between %(low)s and %(high)s.", low=format_decimal(low), high=format_decimal(high)
+            )
     if question.kind is QuestionKind.DATE:
         return _("For example 2026-12-31.")
     return ""
