@@ -33,11 +33,14 @@ def question_hint(question) -> str:
     from .uploads import FILE_TYPES
 
     options = question.options or {}
-    if question.kind is QuestionKind.LONG_TEXT:
+    kind = question.kind
+    if kind is QuestionKind.LONG_TEXT:
         return _("At most %(n)d words.", n=options.get("word_limit", 500))
-    if question.kind is QuestionKind.SHORT_TEXT:
+    if kind is QuestionKind.SHORT_TEXT:
         return _("At most %(n)d characters.", n=options.get("max_length", 300))
-    if question.kind is QuestionKind.FILE:
+    if kind is QuestionKind.MULTIPLE_CHOICE:
+        return _("Choose all that apply.")
+    if kind is QuestionKind.FILE:
         types = ", ".join(
             FILE_TYPES[k].label for k in options.get("allowed_types", []) if k in FILE_TYPES
         )
@@ -46,13 +49,23 @@ def question_hint(question) -> str:
             types=types,
             mb=options.get("max_size_mb", 10),
         )
-    if question.kind is QuestionKind.NUMBER:
+    if kind is QuestionKind.NUMBER:
+        parts = [_("A whole number.")] if options.get("integer") else []
         low, high = options.get("minimum"), options.get("maximum")
         if low is not None and high is not None:
-            return _(
-                "Between %(low)s and %(high)s.", low=format_decimal(low), high=format_decimal(high)
+            parts.append(
+                _(
+                    "Between %(low)s and %(high)s.",
+                    low=format_decimal(low),
+                    high=format_decimal(high),
+                )
             )
-    if question.kind is QuestionKind.DATE:
+        elif low is not None:
+            parts.append(_("At least %(low)s.", low=format_decimal(low)))
+        elif high is not None:
+            parts.append(_("At most %(high)s.", high=format_decimal(high)))
+        return " ".join(parts)
+    if kind is QuestionKind.DATE:
         return _("For example 2026-12-31.")
     return ""
 

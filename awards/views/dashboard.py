@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from .. import categories as category_rules
 from .. import permissions
 from ..extensions import db
 from ..forms import ResendVerificationForm
@@ -69,6 +70,7 @@ def index():
             "organisations": db.session.scalar(select(func.count(Organisation.id))),
             "users": db.session.scalar(select(func.count(User.id))),
             "editions": db.session.scalar(select(func.count(Edition.id))),
+            "awaiting_approval": category_rules.count_awaiting_approval(),
             "outbox_failed": db.session.scalar(
                 select(func.count(OutboxMessage.id)).where(
                     OutboxMessage.state == OutboxState.FAILED
@@ -87,6 +89,7 @@ def index():
             ).scalars()
         )
         context["administered"] = organisations
+        context["newest_edition"] = category_rules.newest_edition()
         context["administered_categories"] = categories
         context["category_counts"] = _nomination_counts([c.id for c in categories])
 
