@@ -57,7 +57,7 @@ def chromium():
 
 
 @pytest.fixture
-def page(chromium, running_server, request):
+def tab(chromium, running_server, request):
     """A fresh browser profile per test; screenshots go to test-artifacts/screenshots/."""
     context = chromium.new_context(base_url=running_server.url, locale="en-GB")
     page = context.new_page()

@@ -29,6 +29,7 @@ from sqlalchemy import text  # noqa: E402
 from awards import create_app  # noqa: E402
 from awards.extensions import db, limiter  # noqa: E402
 
+from .browser import chromium, running_server, tab  # noqa: E402, F401  (browser fixtures)
 from .smtp import SMTPSink  # noqa: E402
 
 
