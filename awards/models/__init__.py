@@ -4,6 +4,7 @@ from .accounts import Organisation, RoleGrant, User
 from .audit import AuditEvent
 from .editions import Category, Criterion, Edition, Question
 from .enums import (
+    BidLevel,
     CategoryState,
     ConflictSource,
     DecisionKind,
@@ -17,13 +18,15 @@ from .enums import (
 )
 from .nominations import Answer, Attachment, Nomination
 from .outbox import OutboxMessage
-from .reviews import Assignment, Conflict, Decision, Review, Score
+from .reviews import Assignment, Bid, Conflict, Decision, Review, Score
 from .types import UTCDateTime, utcnow
 
 __all__ = [
     "Answer",
     "Assignment",
     "Attachment",
+    "Bid",
+    "BidLevel",
     "AuditEvent",
     "Category",
     "CategoryState",

@@ -64,6 +64,9 @@ class User(UserMixin, db.Model):
         sa.ForeignKey("organisations.id", ondelete="SET NULL"), index=True
     )
     is_active_account: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    # What a committee member reads and knows, used to match reviewers to nominations.
+    review_languages: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
+    review_topics: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
     # Part of the session identifier: changing it logs the person out everywhere.
     session_nonce: Mapped[str] = mapped_column(sa.String(32), default=new_session_nonce)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

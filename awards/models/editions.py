@@ -79,6 +79,12 @@ class Category(db.Model):
     honourable_mentions_count: Mapped[int] = mapped_column(default=0)
     reviewers_per_nomination: Mapped[int] = mapped_column(default=3)
     blind_review: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # Topics nominators pick from and reviewers declare; matched when assigning.
+    topics: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
+    # None: loads stay within one of the average.
+    max_reviews_per_reviewer: Mapped[int | None]
+    # Days between reminders to reviewers with reviews outstanding; None: no reminders.
+    reminder_interval_days: Mapped[int | None]
     # An optional window inside the edition's; None means the edition's dates apply.
     nominations_open_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     nominations_close_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -108,6 +114,14 @@ class Category(db.Model):
         sa.CheckConstraint("honourable_mentions_count >= 0", name="mentions_not_negative"),
         sa.CheckConstraint("reviewers_per_nomination >= 1", name="reviewers_positive"),
         sa.CheckConstraint("next_nomination_number >= 1", name="next_number_positive"),
+        sa.CheckConstraint(
+            "max_reviews_per_reviewer IS NULL OR max_reviews_per_reviewer >= 1",
+            name="max_reviews_positive",
+        ),
+        sa.CheckConstraint(
+            "reminder_interval_days IS NULL OR reminder_interval_days BETWEEN 1 AND 60",
+            name="reminder_interval_range",
+        ),
         sa.CheckConstraint(
             "nominations_open_at IS NULL OR nominations_close_at IS NULL"
             " OR nominations_open_at < nominations_close_at",

@@ -61,6 +61,12 @@ class ConflictSource(enum.StrEnum):
     DETECTED = "detected"
 
 
+class BidLevel(enum.StrEnum):
+    EAGER = "eager"
+    WILLING = "willing"
+    NOT_WILLING = "not_willing"
+
+
 class ReviewState(enum.StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"

@@ -38,6 +38,7 @@ class Nomination(db.Model):
     nominee_country: Mapped[str | None] = mapped_column(sa.String(2))
     nominee_email: Mapped[str | None] = mapped_column(sa.String(254))
     language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    topics: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
     screening_reason: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .enums import ConflictSource, DecisionKind, DecisionState, ReviewState, checked
+from .enums import BidLevel, ConflictSource, DecisionKind, DecisionState, ReviewState, checked
 from .types import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
@@ -36,6 +36,22 @@ class Conflict(db.Model):
     __table_args__ = (sa.UniqueConstraint("reviewer_id", "nomination_id"),)
 
 
+class Bid(db.Model):
+    """How much a committee member wants to review a nomination."""
+
+    __tablename__ = "bids"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    nomination_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("nominations.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[BidLevel] = mapped_column(checked(BidLevel, "bid_level"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("reviewer_id", "nomination_id"),)
+
+
 class Assignment(db.Model):
     __tablename__ = "assignments"
 
@@ -48,6 +64,8 @@ class Assignment(db.Model):
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the reviewer was emailed about it; None until the assignment notice is queued.
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     nomination: Mapped[Nomination] = relationship()
     reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])

@@ -1,0 +1,240 @@
+"""Conflicts of interest: declared by reviewers or detected, and what they withdraw."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from . import audit
+from .extensions import db
+from .models import (
+    Assignment,
+    Category,
+    Conflict,
+    ConflictSource,
+    Nomination,
+    NominationState,
+    Role,
+    RoleGrant,
+    User,
+)
+from .outbox import queue_email
+
+# Addresses at these domains say nothing about who someone works for. The example domains
+# are reserved for documentation and demos, where everyone shares them.
+PUBLIC_EMAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.fr",
+        "yahoo.co.uk",
+        "hotmail.com",
+        "hotmail.fr",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "protonmail.com",
+        "proton.me",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.ru",
+        "yandex.ru",
+        "yandex.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "sina.com",
+        "naver.com",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "zoho.com",
+        "example.org",
+        "example.com",
+        "example.net",
+    }
+)
+
+
+class ConflictError(ValueError):
+    """A conflict declaration the rules refuse."""
+
+
+def _domain(email: str | None) -> str | None:
+    if not email or "@" not in email:
+        return None
+    domain = email.rsplit("@", 1)[1].strip().lower()
+    return None if domain in PUBLIC_EMAIL_DOMAINS else domain
+
+
+@dataclass(frozen=True)
+class Detected:
+    reviewer_id: int
+    nomination_id: int
+    reason: str
+
+
+def detect(reviewer: User, nomination: Nomination) -> str | None:
+    """Why this reviewer has a conflict with this nomination, or None."""
+    if nomination.nominator_id == reviewer.id:
+        return "The reviewer submitted this nomination."
+    nominee_email = (nomination.nominee_email or "").lower()
+    if nominee_email and nominee_email == reviewer.email:
+        return "The reviewer is the nominee."
+    organisation = reviewer.organisation.name.casefold() if reviewer.organisation else ""
+    if organisation and organisation == (nomination.nominee_organisation or "").casefold():
+        return "The reviewer belongs to the nominee's organisation."
+    domain = _domain(reviewer.email)
+    if domain and domain in {
+        _domain(nominee_email),
+        _domain(nomination.nominator.email if nomination.nominator else None),
+    }:
+        return f"The reviewer shares the email domain {domain} with the nominee or nominator."
+    return None
+
+
+def committee(category: Category) -> list[User]:
+    return list(
+        db.session.execute(
+            select(User)
+            .join(RoleGrant, RoleGrant.user_id == User.id)
+            .where(
+                RoleGrant.category_id == category.id,
+                RoleGrant.role.in_([Role.REVIEWER, Role.CHAIR]),
+            )
+            .order_by(User.name)
+        ).scalars()
+    )
+
+
+def refresh_detected(category: Category) -> list[Conflict]:
+    """Record every detectable conflict of the committee with the category's nominations.
+
+    Declared conflicts are kept as they are; assignments that a new conflict touches are
+    withdrawn.
+    """
+    members = committee(category)
+    nominations = list(
+        db.session.execute(
+            select(Nomination).where(
+                Nomination.category_id == category.id,
+                Nomination.state.not_in([NominationState.DRAFT, NominationState.WITHDRAWN]),
+            )
+        ).scalars()
+    )
+    known = set(
+        db.session.execute(
+            select(Conflict.reviewer_id, Conflict.nomination_id)
+            .join(Nomination)
+            .where(Nomination.category_id == category.id)
+        ).tuples()
+    )
+    added = []
+    for reviewer in members:
+        for nomination in nominations:
+            if (reviewer.id, nomination.id) in known:
+                continue
+            reason = detect(reviewer, nomination)
+            if reason:
+                conflict = Conflict(
+                    reviewer=reviewer,
+                    nomination=nomination,
+                    source=ConflictSource.DETECTED,
+                    reason=reason,
+                )
+                db.session.add(conflict)
+                added.append(conflict)
+                withdraw_assignment(reviewer, nomination, reason, actor=None)
+    if added:
+        db.session.flush()
+        audit.record(
+            "conflicts.detected", category, f"{len(added)} conflicts detected in {category.title}"
+        )
+    return added
+
+
+def declare(reviewer: User, nomination: Nomination, reason: str) -> Conflict:
+    """A reviewer says they cannot judge this nomination fairly."""
+    reason = reason.strip()
+    if not reason:
+        raise ConflictError(_l("Say briefly why, for example “former colleague”."))
+    existing = db.session.execute(
+        select(Conflict).where(
+            Conflict.reviewer_id == reviewer.id, Conflict.nomination_id == nomination.id
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    conflict = Conflict(
+        reviewer=reviewer,
+        nomination=nomination,
+        source=ConflictSource.DECLARED,
+        reason=reason[:2000],
+    )
+    db.session.add(conflict)
+    db.session.flush()
+    audit.record(
+        "conflict.declared",
+        nomination,
+        f"{reviewer.email} declared a conflict with {nomination.reference}",
+        actor=reviewer,
+        reason=reason,
+    )
+    withdraw_assignment(reviewer, nomination, reason, actor=reviewer)
+    return conflict
+
+
+def withdraw_assignment(
+    reviewer: User, nomination: Nomination, reason: str, actor: User | None
+) -> bool:
+    """Remove the reviewer's assignment (and review) of this nomination and tell the admins."""
+    assignment = db.session.execute(
+        select(Assignment).where(
+            Assignment.reviewer_id == reviewer.id, Assignment.nomination_id == nomination.id
+        )
+    ).scalar_one_or_none()
+    if assignment is None:
+        return False
+    db.session.delete(assignment)
+    audit.record(
+        "assignment.withdrawn",
+        nomination,
+        f"{reviewer.email} no longer reviews {nomination.reference}: conflict",
+        actor=actor,
+        reviewer=reviewer.email,
+        reason=reason,
+    )
+    for admin in administrators(nomination.category):
+        queue_email(
+            f"conflict-withdrawn:{assignment.id}:{admin.id}",
+            "assignment_withdrawn",
+            admin.email,
+            language=admin.language,
+            admin=admin,
+            reviewer=reviewer,
+            nomination=nomination,
+            category=nomination.category,
+        )
+    return True
+
+
+def administrators(category: Category) -> list[User]:
+    return list(
+        db.session.execute(
+            select(User)
+            .join(RoleGrant, RoleGrant.user_id == User.id)
+            .where(
+                RoleGrant.role == Role.MEMBER_ADMIN,
+                RoleGrant.organisation_id == category.organisation_id,
+                User.is_active_account.is_(True),
+            )
+        ).scalars()
+    )
