@@ -2,6 +2,181 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import exports, lifecycle, nominations, permissions, screening
+from ..errors import keeps_input_on_csrf_failure
+from ..extensions import db
+from ..forms_screening import STATE_LABELS, NominationFilterForm, ScreeningForm
+from ..models import Category, Nomination, utcnow
+from .helpers import get_or_404, page_number, require
 
 bp = Blueprint("screening", __name__, url_prefix="/manage/categories")
+
+PER_PAGE = 50
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _category(category_id: int) -> Category:
+    category = get_or_404(Category, category_id)
+    require(permissions.can_manage_category(current_user, category))
+    return category
+
+
+def _nomination(category: Category, nomination_id: int) -> Nomination:
+    nomination = screening.visible_nomination(category, nomination_id)
+    if nomination is None:
+        abort(404)
+    return nomination
+
+
+@bp.get("/<int:category_id>/nominations")
+@login_required
+def nominations_table(category_id: int):
+    category = _category(category_id)
+    table = screening.TableQuery.from_args(request.args)
+    form = NominationFilterForm(request.args)
+    form.set_choices(screening.countries_in(category))
+    page = db.paginate(
+        screening.table_query(category, table),
+        page=page_number(),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    return render_template(
+        "screening/nominations.html",
+        category=category,
+        form=form,
+        table=table,
+        page=page,
+        duplicates=screening.duplicate_ids(category),
+        state_labels=STATE_LABELS,
+    )
+
+
+def _render_nomination(category: Category, nomination: Nomination, form: ScreeningForm):
+    return render_template(
+        "screening/nomination.html",
+        category=category,
+        nomination=nomination,
+        values=nominations.answers_by_question(nomination),
+        duplicates=screening.duplicates_of(nomination),
+        form=form,
+        screenable=nomination.state in screening.SCREENABLE_STATES,
+        deadline=lifecycle.nomination_window(category)[1],
+        now=utcnow(),
+        state_labels=STATE_LABELS,
+    )
+
+
+@bp.get("/<int:category_id>/nominations/<int:nomination_id>")
+@login_required
+def nomination(category_id: int, nomination_id: int):
+    category = _category(category_id)
+    nomination = _nomination(category, nomination_id)
+    form = ScreeningForm()
+    if nomination.state.value in ("eligible", "ineligible"):
+        form.decision.data = nomination.state.value
+        form.reason.data = nomination.screening_reason
+    return _render_nomination(category, nomination, form)
+
+
+@bp.post("/<int:category_id>/nominations/<int:nomination_id>/screen")
+@login_required
+@keeps_input_on_csrf_failure
+def screen(category_id: int, nomination_id: int):
+    category = _category(category_id)
+    nomination = _nomination(category, nomination_id)
+    require(permissions.can_screen_nomination(current_user, nomination))
+    form = ScreeningForm()
+    if not form.validate_on_submit():
+        return _render_nomination(category, nomination, form)
+    eligible = form.decision.data == "eligible"
+    try:
+        screening.screen(nomination, eligible, form.reason.data, current_user)
+        db.session.commit()
+    except (screening.ScreeningError, lifecycle.TransitionError) as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+    except StaleDataError:
+        db.session.rollback()
+        flash(
+            _("Someone else changed this nomination meanwhile. Check it and decide again."),
+            "warning",
+        )
+    else:
+        if eligible:
+            flash(_("%(ref)s is marked eligible.", ref=nomination.reference), "success")
+        else:
+            flash(
+                _(
+                    "%(ref)s is marked not eligible; the nominator will be told why by email.",
+                    ref=nomination.reference,
+                ),
+                "success",
+            )
+    return redirect(
+        url_for("screening.nomination", category_id=category.id, nomination_id=nomination.id)
+    )
+
+
+# --- Exports -------------------------------------------------------------------------------
+
+
+def _download(data: bytes, mimetype: str, name: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers.set("Content-Disposition", "attachment", filename=name)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/<int:category_id>/nominations.csv")
+@login_required
+def export_csv(category_id: int):
+    category = _category(category_id)
+    data = exports.to_csv(screening.export_header(category), screening.export_rows(category))
+    return _download(
+        data, "text/csv; charset=utf-8", screening.export_name(category, "nominations.csv")
+    )
+
+
+@bp.get("/<int:category_id>/nominations.xlsx")
+@login_required
+def export_xlsx(category_id: int):
+    category = _category(category_id)
+    data = exports.to_xlsx(screening.export_header(category), screening.export_rows(category))
+    return _download(data, XLSX_TYPE, screening.export_name(category, "nominations.xlsx"))
+
+
+@bp.get("/<int:category_id>/attachments.zip")
+@login_required
+def export_attachments(category_id: int):
+    category = _category(category_id)
+    archive = exports.attachments_zip(screening.attachment_groups(category))
+    archive.seek(0, 2)
+    size = archive.tell()
+    archive.seek(0)
+    response = send_file(
+        archive,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=screening.export_name(category, "attachments.zip"),
+        max_age=0,
+    )
+    response.content_length = size
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,364 @@
+"""Screening: member administrators read their category's nominations and judge eligibility.
+
+Plain functions, no requests: the table's query, duplicate detection, the eligibility
+decision with its email, and the rows of the exports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+
+from . import lifecycle
+from .countries import country_name, is_country
+from .extensions import db
+from .i18n import LANGUAGES
+from .models import Category, Nomination, NominationState, QuestionKind, User
+from .nominations import answers_by_question, display_answer
+from .outbox import queue_email
+from .urls import external_url
+
+# What administrators see: everything that was ever submitted. Drafts (and drafts withdrawn
+# before submission, which have no submission time) stay the nominator's alone.
+VISIBLE_STATES = tuple(state for state in NominationState if state is not NominationState.DRAFT)
+# Decisions can be made or changed until the committee starts shortlisting.
+SCREENABLE_STATES = frozenset(
+    {NominationState.SUBMITTED, NominationState.ELIGIBLE, NominationState.INELIGIBLE}
+)
+# Withdrawn nominations and drafts are not competing, so they duplicate nothing.
+_NOT_COMPETING = (NominationState.DRAFT, NominationState.WITHDRAWN)
+
+SORTS = ("reference", "nominee", "submitted", "state")
+DIRECTIONS = ("asc", "desc")
+
+
+class ScreeningError(ValueError):
+    """A screening decision that cannot be recorded; the message is for the administrator."""
+
+
+def is_visible(nomination: Nomination) -> bool:
+    """Whether administrators may see this nomination at all."""
+    return nomination.state is not NominationState.DRAFT and nomination.submitted_at is not None
+
+
+def _visible_in(category_id: int) -> ColumnElement[bool]:
+    return and_(
+        Nomination.category_id == category_id,
+        Nomination.state.in_(VISIBLE_STATES),
+        Nomination.submitted_at.is_not(None),
+    )
+
+
+# --- The eligibility decision --------------------------------------------------------------
+
+
+def screen(nomination: Nomination, eligible: bool, reason: str | None, actor: User | None) -> None:
+    """Mark the nomination eligible or ineligible; an ineligible nominator is told why.
+
+    The caller commits, so the state, the audit event and the email go together or not at all.
+    """
+    reason = (reason or "").strip()
+    target = NominationState.ELIGIBLE if eligible else NominationState.INELIGIBLE
+    if nomination.state not in SCREENABLE_STATES:
+        raise ScreeningError(_l("This nomination can no longer be screened."))
+    if nomination.state is target:
+        raise ScreeningError(
+            _l("This nomination is already marked eligible.")
+            if eligible
+            else _l("This nomination is already marked ineligible.")
+        )
+    if not eligible and not reason:
+        raise ScreeningError(_l("Give the reason: the nominator receives it by email."))
+    # The version before this change tells a later, second "ineligible" apart from this one.
+    version = nomination.version
+    lifecycle.move_nomination(nomination, target, actor, reason)
+    nominator = nomination.nominator
+    if not eligible and nominator is not None:
+        queue_email(
+            f"nomination-ineligible:{nomination.id}:{version}",
+            "nomination_ineligible",
+            nominator.email,
+            language=nominator.language,
+            nomination=nomination,
+            category=nomination.category,
+            nominator=nominator,
+            reason=reason,
+            link=external_url("nominate.view", nomination_id=nomination.id),
+        )
+
+
+# --- Duplicates ----------------------------------------------------------------------------
+
+
+def _normalised_name(column: Any) -> ColumnElement[str]:
+    """Lower case, trimmed, runs of spaces collapsed: portable SQL for SQLite and PostgreSQL."""
+    value = column
+    for blank in ("\t", "\n", "\r"):
+        value = func.replace(value, blank, " ")
+    # Each pass halves runs of spaces; eight passes collapse runs of up to 256 (names are 200).
+    for _pass in range(8):
+        value = func.replace(value, "  ", " ")
+    return func.lower(func.trim(value))
+
+
+def _duplicate_ids(category_id: int) -> Select:
+    """The ids of competing nominations sharing a nominee name or email with another one."""
+    keyed = (
+        select(
+            Nomination.id.label("id"),
+            _normalised_name(Nomination.nominee_name).label("name_key"),
+            func.lower(func.trim(Nomination.nominee_email)).label("email_key"),
+        )
+        .where(Nomination.category_id == category_id, Nomination.state.not_in(_NOT_COMPETING))
+        .subquery()
+    )
+    # Window counts read the category's rows once; a GROUP BY ... IN (...) form made
+    # PostgreSQL re-run the grouping for every row when used inside the table's filter.
+    counted = select(
+        keyed.c.id,
+        keyed.c.name_key,
+        keyed.c.email_key,
+        func.count().over(partition_by=keyed.c.name_key).label("same_name"),
+        func.count(keyed.c.email_key).over(partition_by=keyed.c.email_key).label("same_email"),
+    ).subquery()
+    return select(counted.c.id).where(
+        or_(
+            and_(counted.c.name_key != "", counted.c.same_name > 1),
+            and_(counted.c.email_key != "", counted.c.same_email > 1),
+        )
+    )
+
+
+def duplicate_ids(category: Category) -> set[int]:
+    """Nominations of the category whose nominee is also nominated in another one."""
+    return set(db.session.execute(_duplicate_ids(category.id)).scalars())
+
+
+def duplicates_of(nomination: Nomination) -> list[Nomination]:
+    """The other competing nominations of the same nominee in the category."""
+    if nomination.state in _NOT_COMPETING:
+        return []
+    same_nominee = _normalised_name(Nomination.nominee_name) == _normalised_name(
+        nomination.nominee_name
+    )
+    email = (nomination.nominee_email or "").strip().lower()
+    if email:
+        same_nominee = or_(same_nominee, func.lower(func.trim(Nomination.nominee_email)) == email)
+    return list(
+        db.session.execute(
+            select(Nomination)
+            .where(
+                Nomination.category_id == nomination.category_id,
+                Nomination.id != nomination.id,
+                Nomination.state.not_in(_NOT_COMPETING),
+                same_nominee,
+            )
+            .order_by(Nomination.number)
+        ).scalars()
+    )
+
+
+# --- The table -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableQuery:
+    """What the administrator asked the table for; anything unknown is left out."""
+
+    state: NominationState | None = None
+    text: str = ""
+    country: str | None = None
+    language: str | None = None
+    duplicates_only: bool = False
+    sort: str = "reference"
+    direction: str = "asc"
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> TableQuery:
+        state = args.get("state", "")
+        country = (args.get("country") or "").upper()
+        language = args.get("language", "")
+        sort = args.get("sort", "")
+        direction = args.get("dir", "")
+        return cls(
+            state=NominationState(state) if state in VISIBLE_STATES else None,
+            text=" ".join((args.get("q") or "").split())[:200],
+            country=country if is_country(country) else None,
+            language=language if language in LANGUAGES else None,
+            duplicates_only=args.get("duplicates") in ("1", "y", "on"),
+            sort=sort if sort in SORTS else "reference",
+            direction=direction if direction in DIRECTIONS else "asc",
+        )
+
+    def args(self, **changes: Any) -> dict[str, str]:
+        """Query-string arguments for a link that keeps these choices, with some changed."""
+        values = {
+            "state": self.state.value if self.state else "",
+            "q": self.text,
+            "country": self.country or "",
+            "language": self.language or "",
+            "duplicates": "1" if self.duplicates_only else "",
+            "sort": self.sort,
+            "dir": self.direction,
+        }
+        values.update(changes)
+        return {key: value for key, value in values.items() if value}
+
+
+def _sort_column(sort: str) -> ColumnElement[Any]:
+    return {
+        "reference": Nomination.number,
+        "nominee": func.lower(Nomination.nominee_name),
+        "submitted": Nomination.submitted_at,
+        "state": Nomination.state,
+    }[sort]
+
+
+def table_query(category: Category, table: TableQuery) -> Select:
+    """The category's nominations as the table shows them, filtered and sorted in SQL."""
+    query = select(Nomination).where(_visible_in(category.id))
+    if table.state is not None:
+        query = query.where(Nomination.state == table.state)
+    if table.text:
+        needle = table.text.lower()
+        query = query.where(
+            or_(
+                func.lower(Nomination.reference).contains(needle, autoescape=True),
+                func.lower(Nomination.nominee_name).contains(needle, autoescape=True),
+                func.lower(Nomination.nominee_organisation).contains(needle, autoescape=True),
+            )
+        )
+    if table.country:
+        query = query.where(Nomination.nominee_country == table.country)
+    if table.language:
+        query = query.where(Nomination.language == table.language)
+    if table.duplicates_only:
+        # Computed once: without fresh statistics PostgreSQL would otherwise re-run the window
+        # counts for every row of the table.
+        duplicates = (
+            _duplicate_ids(category.id)
+            .cte("duplicate_nominations")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        query = query.where(Nomination.id.in_(select(duplicates.c.id)))
+    column = _sort_column(table.sort)
+    descending = table.direction == "desc"
+    return query.order_by(
+        column.desc() if descending else column.asc(),
+        Nomination.number.desc() if descending else Nomination.number.asc(),
+    )
+
+
+def countries_in(category: Category) -> list[str]:
+    """The nominee countries present among the category's visible nominations."""
+    return list(
+        db.session.execute(
+            select(Nomination.nominee_country)
+            .where(_visible_in(category.id), Nomination.nominee_country.is_not(None))
+            .distinct()
+        ).scalars()
+    )
+
+
+def visible_nomination(category: Category, nomination_id: int) -> Nomination | None:
+    """The nomination if it belongs to the category and administrators may see it."""
+    nomination = db.session.get(Nomination, nomination_id)
+    if nomination is None or nomination.category_id != category.id or not is_visible(nomination):
+        return None
+    return nomination
+
+
+# --- Exports -------------------------------------------------------------------------------
+
+
+def export_header(category: Category) -> list[str]:
+    return [
+        _("Reference"),
+        _("State"),
+        _("Submitted at (UTC)"),
+        _("Nominator name"),
+        _("Nominator email"),
+        _("Self-nomination"),
+        _("Nominee name"),
+        _("Nominee organisation"),
+        _("Nominee country"),
+        _("Nominee email"),
+        _("Language"),
+        _("Screening reason"),
+        _("Possible duplicate"),
+        *(question.label for question in category.questions),
+    ]
+
+
+def export_rows(category: Category, batch: int = 200) -> Iterator[list[str]]:
+    """One row per visible nomination, in reference order, read from the database in batches."""
+    questions = list(category.questions)
+    duplicates = duplicate_ids(category)
+    query = (
+        select(Nomination)
+        .where(_visible_in(category.id))
+        .order_by(Nomination.number)
+        .options(
+            db.joinedload(Nomination.nominator),
+            db.selectinload(Nomination.answers),
+            db.selectinload(Nomination.attachments),
+        )
+        .execution_options(yield_per=batch)
+    )
+    for nomination in db.session.execute(query).scalars():
+        values = answers_by_question(nomination)
+        nominator = nomination.nominator
+        row = [
+            nomination.reference,
+            nomination.state.value,
+            nomination.submitted_at.astimezone(UTC).isoformat(timespec="seconds")
+            if nomination.submitted_at
+            else "",
+            nominator.name if nominator else "",
+            nominator.email if nominator else "",
+            _("Yes") if nomination.self_nomination else _("No"),
+            nomination.nominee_name,
+            nomination.nominee_organisation,
+            country_name(nomination.nominee_country) if nomination.nominee_country else "",
+            nomination.nominee_email or "",
+            nomination.language,
+            nomination.screening_reason,
+            _("Yes") if nomination.id in duplicates else "",
+        ]
+        for question in questions:
+            if question.kind is QuestionKind.FILE:
+                row.append(
+                    "; ".join(
+                        a.original_filename
+                        for a in nomination.attachments
+                        if a.question_id == question.id
+                    )
+                )
+            else:
+                row.append(display_answer(question, values.get(question.id)))
+        yield row
+
+
+def attachment_groups(category: Category) -> Iterator[tuple[str, list]]:
+    """(reference, attachments) for each visible nomination with files, in reference order."""
+    query = (
+        select(Nomination)
+        .where(_visible_in(category.id))
+        .order_by(Nomination.number)
+        .options(db.selectinload(Nomination.attachments))
+        .execution_options(yield_per=200)
+    )
+    for nomination in db.session.execute(query).scalars():
+        if nomination.attachments:
+            yield nomination.reference, sorted(nomination.attachments, key=lambda a: a.id)
+
+
+def export_name(category: Category, extension: str) -> str:
+    """A download name such as EWA27-itu-award-nominations.csv."""
+    return f"{category.edition.code}-{category.slug}-{extension}"
