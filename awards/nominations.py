@@ -155,6 +155,7 @@ def save(
     raw_answers: dict[int, Any],
     actor: User,
     language: str | None = None,
+    topics: list[str] | None = None,
 ) -> dict[str, str]:
     """Store what the nominator typed and return the problems found, by field name.
 
@@ -178,6 +179,8 @@ def save(
     _apply_nominee(nomination, nominee)
     if language:
         nomination.language = language
+    if topics is not None:
+        nomination.topics = [t for t in nomination.category.topics or [] if t in set(topics)]
     existing = {answer.question_id: answer for answer in nomination.answers}
     for question_id, result in checked.items():
         if question_id in existing:

@@ -474,3 +474,16 @@ def test_remove_attachment(app, browser, call):
     browser.post(f"/nominations/{nomination.id}/attachments/{attachment.id}/remove")
     assert db.session.scalar(select(func.count(Attachment.id))) == 0
     assert not path.exists()
+
+
+def test_nominator_picks_topics_from_the_categorys_list(browser, call):
+    call.topics = ["Repair", "Collection", "Policy"]
+    db.session.commit()
+    browser.login("kwame@example.org", PASSWORD)
+    start(browser, call)
+    nomination = only_nomination()
+    page = browser.get(f"/nominations/{nomination.id}/edit").get_data(as_text=True)
+    assert 'name="topics"' in page and "Collection" in page
+    save(browser, nomination.id, {"topics": ["Policy", "Repair", "Invented"]})
+    db.session.refresh(nomination)
+    assert nomination.topics == ["Repair", "Policy"]  # the category's order, nothing invented

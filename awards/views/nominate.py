@@ -133,7 +133,12 @@ def edit(nomination_id: int):
         values = _raw_answers(nomination)
         try:
             problems = nominations.save(
-                nomination, _nominee_from(form), values, current_user, form.language.data
+                nomination,
+                _nominee_from(form),
+                values,
+                current_user,
+                form.language.data,
+                topics=request.form.getlist("topics"),
             )
         except nominations.NominationError as exc:
             flash(str(exc), "danger")
