@@ -176,6 +176,14 @@ FORM = [
     (QuestionKind.CONSENT, "I agree that the committee may contact the nominee", True, False, {}),
 ]
 
+TOPICS = ["Reuse and repair", "Collection", "Recycling", "Policy", "Health", "Data", "Skills"]
+# What each demo reviewer reads and knows, so that automatic assignment has preferences.
+REVIEWER_PROFILES = [
+    (["en", "fr"], ["Reuse and repair", "Recycling"]),
+    (["en", "es"], ["Policy", "Data"]),
+    (["en", "ar"], ["Health", "Collection", "Skills"]),
+]
+
 RUBRIC = [
     ("Impact", "Measurable benefit for people and the environment.", 3.0),
     ("Innovation", "A new approach, or a known one applied in a new setting.", 2.0),
@@ -285,10 +293,12 @@ def load() -> int:
         chair = loader.user(f"chair.{short.lower()}@example.org", f"{short} Committee Chair")
         loader.grant(chair, Role.CHAIR, category=category)
         reviewers = []
-        for number in (1, 2, 3):
+        for number, (languages, topics) in enumerate(REVIEWER_PROFILES, 1):
             reviewer = loader.user(
                 f"reviewer{number}.{short.lower()}@example.org", f"{short} Reviewer {number}"
             )
+            reviewer.review_languages = reviewer.review_languages or languages
+            reviewer.review_topics = reviewer.review_topics or topics
             loader.grant(reviewer, Role.REVIEWER, category=category)
             reviewers.append(reviewer)
         if short == "ITU":  # one category carried further, so every dashboard has content
@@ -319,6 +329,7 @@ def _category(loader, edition, org, slug, title, theme) -> Category:
             reviewers_per_nomination=3,
             blind_review=org.short_name in {"UNU", "UNITAR"},
             state=CategoryState.OPEN,
+            topics=TOPICS,
         )
     )
     for position, (kind, label, required, identifies, options) in enumerate(FORM, 1):
@@ -370,6 +381,7 @@ def _nominations(loader, category, nominators, committee) -> None:
                 nominee_country=country,
                 nominee_email=f"contact{index + 1}@example.org",
                 language="fr" if index % len(nominators) == 1 else "en",
+            topics=[TOPICS[index % len(TOPICS)], TOPICS[(index + 2) % len(TOPICS)]],
                 submitted_at=None
                 if state is NominationState.DRAFT
                 else submitted_at + timedelta(days=index),
