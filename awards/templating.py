@@ -88,6 +88,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["country_choices"] = country_choices
     app.jinja_env.globals["country_name"] = country_name
     app.jinja_env.globals["display_answer"] = nominations.display_answer
+    app.jinja_env.globals["category_deadline"] = lambda c: lifecycle.nomination_window(c)[1]
     app.jinja_env.globals["nomination_deadline"] = lambda n: lifecycle.nomination_window(
         n.category
     )[1]

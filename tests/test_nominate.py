@@ -370,9 +370,18 @@ def test_submission_after_the_deadline_is_refused(browser, call):
     assert "deadline for this category has passed" in response.get_data(as_text=True)
     db.session.refresh(nomination)
     assert nomination.state is NominationState.DRAFT
-    # And saving is refused too, with the same explanation.
-    response = save(browser, nomination.id, complete_answers(call), page="/about")
-    assert response.status_code == 302
+    # Saving is refused too, with the same explanation, and what was typed is shown again.
+    answers = complete_answers(call)
+    answers[f"q-{q(call, QuestionKind.SHORT_TEXT).id}"] = "Typed after the deadline"
+    response = save(browser, nomination.id, answers, page="/about")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "deadline for this category has passed" in page
+    assert 'value="Typed after the deadline"' in page and "Save draft" not in page
+    stored = db.session.execute(
+        select(Answer).where(Answer.question_id == q(call, QuestionKind.SHORT_TEXT).id)
+    ).scalar_one()
+    assert stored.value == "Refurbish to reuse"
     assert browser.get(f"/nominations/{nomination.id}/edit").status_code == 302
 
 

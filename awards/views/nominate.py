@@ -123,8 +123,20 @@ def edit(nomination_id: int):
     try:
         nominations.ensure_editable(nomination)
     except nominations.NominationError as exc:
-        flash(str(exc), "warning")
-        return redirect(url_for("nominate.view", nomination_id=nomination.id))
+        flash(str(exc), "danger")
+        if request.method == "GET":
+            return redirect(url_for("nominate.view", nomination_id=nomination.id))
+        # The deadline passed while the form was open: show what was typed, save nothing,
+        # so the nominator can still copy their text.
+        return render_template(
+            "nominate/edit.html",
+            form=form,
+            nomination=nomination,
+            values=_raw_answers(nomination),
+            problems={},
+            remove_form=ConfirmForm(),
+            closed=True,
+        ), 409
     if request.method == "GET":
         form.self_nomination.data = "self" if nomination.self_nomination else "other"
     elif request.method == "POST" and (form.validate() or not form.csrf_token.errors):
