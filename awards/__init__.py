@@ -62,12 +62,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from . import cli, errors, security, templating
+    from . import cli, cli_reviews, errors, security, templating
 
     errors.register(app)
     security.register(app)
     templating.register(app)
     cli.register(app)
+    cli_reviews.register(app)
     return app
 
 
@@ -102,10 +103,12 @@ def _register_blueprints(app: Flask) -> None:
         account,
         auth,
         categories,
+        committee,
         dashboard,
         manage,
         nominate,
         public,
+        review,
         screening,
         secretariat,
     )
@@ -118,4 +121,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(categories.bp)
     app.register_blueprint(nominate.bp)
     app.register_blueprint(screening.bp)
+    app.register_blueprint(review.bp)
     app.register_blueprint(secretariat.bp)
+    app.register_blueprint(committee.bp)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from . import audit
 from .extensions import db
@@ -111,6 +113,7 @@ def committee(category: Category) -> list[User]:
                 RoleGrant.role.in_([Role.REVIEWER, Role.CHAIR]),
             )
             .order_by(User.name)
+            .options(selectinload(User.organisation))
         ).scalars()
     )
 
@@ -119,27 +122,55 @@ def refresh_detected(category: Category) -> list[Conflict]:
     """Record every detectable conflict of the committee with the category's nominations.
 
     Declared conflicts are kept as they are; assignments that a new conflict touches are
-    withdrawn.
+    withdrawn. Nominations are indexed by what could link them to a reviewer, so only the
+    few candidate pairs are examined, not committee × nominations.
     """
     members = committee(category)
     nominations = list(
         db.session.execute(
-            select(Nomination).where(
+            select(Nomination)
+            .where(
                 Nomination.category_id == category.id,
                 Nomination.state.not_in([NominationState.DRAFT, NominationState.WITHDRAWN]),
             )
+            .options(joinedload(Nomination.nominator))
         ).scalars()
     )
-    known = set(
-        db.session.execute(
+    index: dict[tuple[str, object], list[Nomination]] = defaultdict(list)
+    for nomination in nominations:
+        keys = {
+            ("nominator", nomination.nominator_id),
+            ("email", (nomination.nominee_email or "").lower() or None),
+            ("organisation", (nomination.nominee_organisation or "").casefold() or None),
+            ("domain", _domain(nomination.nominee_email)),
+            ("domain", _domain(nomination.nominator.email if nomination.nominator else None)),
+        }
+        for key in keys:
+            if key[1] is not None:
+                index[key].append(nomination)
+    known = {
+        (reviewer_id, nomination_id)
+        for reviewer_id, nomination_id in db.session.execute(
             select(Conflict.reviewer_id, Conflict.nomination_id)
             .join(Nomination)
             .where(Nomination.category_id == category.id)
-        ).tuples()
-    )
+        )
+    }
     added = []
     for reviewer in members:
-        for nomination in nominations:
+        organisation = reviewer.organisation.name.casefold() if reviewer.organisation else None
+        candidates = {
+            nomination.id: nomination
+            for key in (
+                ("nominator", reviewer.id),
+                ("email", reviewer.email),
+                ("organisation", organisation),
+                ("domain", _domain(reviewer.email)),
+            )
+            if key[1] is not None
+            for nomination in index.get(key, ())
+        }
+        for nomination in candidates.values():
             if (reviewer.id, nomination.id) in known:
                 continue
             reason = detect(reviewer, nomination)

@@ -174,6 +174,10 @@ def can_see_nomination(user: Any, nomination: Nomination) -> bool:
         return False  # a draft is the nominator's alone
     if can_manage_category(user, nomination.category):
         return True
+    if nomination.category.blind_review:
+        # Blind review: the committee sees the nomination only through the review pages,
+        # which hide who the nominee is. The full nomination would give it away.
+        return False
     if is_chair(user, nomination.category):
         return not is_conflicted(user, nomination)
     return can_review_nomination(user, nomination)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, session
+from flask import Flask, has_request_context, session
 from flask_babel import format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import gettext as _
 
@@ -103,5 +103,5 @@ def register(app: Flask) -> None:
             "languages": LANGUAGES,
             "current_language": locale.split("_")[0],
             "text_direction": text_direction(locale.split("_")[0]),
-            "chosen_language": session.get("language"),
+            "chosen_language": session.get("language") if has_request_context() else None,
         }

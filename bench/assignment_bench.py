@@ -1,12 +1,16 @@
-"""Benchmark of the bare reviewer-assignment solver (issue 4).
+"""Benchmark of reviewer assignment (issue 4): the bare solver, and end to end on a database.
 
 5,000 nominations, 300 reviewers, k = 3, 2% random conflicts, random languages, topics and
-bids, fixed seed. Times :func:`awards.assignment.assign_reviewers` alone (building the cost
-matrix and the flow model, and solving it); the end-to-end timing with the database is added
-by the integrator around the same call. Prints a table and writes
-``bench/results/assignment.json``.
+bids, fixed seed. First times :func:`awards.assignment.assign_reviewers` alone (building the
+cost matrix and the flow model, and solving it). Then loads the same instance into a real
+database (bulk inserts) and times what an administrator's "compute, approve" costs:
+:func:`awards.assigning.plan` (conflict detection, reading, solving) and
+:func:`awards.assigning.apply` (re-checking and writing 15,000 assignments, one email per
+reviewer), committed. Prints a table and writes ``bench/results/assignment.json``.
 
-Run: ``.venv/bin/python bench/assignment_bench.py [--repeat 5] [--seed 2027]``
+Run: ``.venv/bin/python bench/assignment_bench.py [--repeat 5] [--seed 2027]
+[--database-url postgresql://postgres@127.0.0.1/awards_bench] [--no-database]``
+(by default a SQLite file in a temporary folder).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import platform
 import random
 import statistics
 import sys
+import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -89,10 +95,207 @@ def check(result: AssignmentResult, instance: dict) -> None:
     assert all(result.min_load <= load <= result.max_load for load in result.loads.values())
 
 
+def end_to_end(instance: dict, database_url: str | None, repeat: int) -> dict:
+    """Load the instance into a fresh database, then time plan + apply (read, solve, write)."""
+    folder = Path(tempfile.mkdtemp(prefix="awards-bench-"))
+    os.environ["AWARDS_INSTANCE_PATH"] = str(folder)
+    if database_url is None:
+        database_url = f"sqlite:///{folder / 'bench.sqlite3'}"
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+
+    from flask_migrate import upgrade
+    from sqlalchemy import delete, func, insert, select, text
+
+    from awards import assigning, create_app
+    from awards.extensions import db
+    from awards.models import (
+        Assignment,
+        Bid,
+        Category,
+        CategoryState,
+        Conflict,
+        ConflictSource,
+        Edition,
+        Nomination,
+        NominationState,
+        Organisation,
+        OrganisationKind,
+        OutboxMessage,
+        Role,
+        RoleGrant,
+        User,
+    )
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "benchmark-secret-key-0123456789-0123456789",
+            "MAIL_SERVER": None,
+        }
+    )
+    runs = []
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        loading = time.perf_counter()
+        now = datetime.now(UTC)
+        org = Organisation(name="Bench Member", short_name="BENCH", kind=OrganisationKind.MEMBER)
+        edition = Edition(
+            name="Bench edition",
+            year=2099,
+            code="BEN99",
+            event_name="Bench",
+            nominations_open_at=now - timedelta(days=60),
+            nominations_close_at=now - timedelta(days=1),
+            reviews_close_at=now + timedelta(days=30),
+            announcement_at=now + timedelta(days=40),
+            ceremony_at=now + timedelta(days=41),
+        )
+        category = Category(
+            edition=edition,
+            organisation=org,
+            slug="bench",
+            title="Bench award",
+            state=CategoryState.IN_REVIEW,
+            reviewers_per_nomination=K,
+        )
+        admin = User(email="admin@bench.example.org", name="Bench admin")
+        db.session.add_all([org, edition, category, admin])
+        db.session.flush()
+        users = db.session.execute(
+            insert(User).returning(User.id, User.email),
+            [
+                {
+                    "email": f"{reviewer.id.lower()}@example.org",
+                    "name": f"Reviewer {reviewer.id}",
+                    "review_languages": sorted(reviewer.languages),
+                    "review_topics": sorted(reviewer.topics),
+                }
+                for reviewer in instance["reviewers"]
+            ],
+        ).all()
+        user_id = {email.split("@")[0].upper(): uid for uid, email in users}
+        db.session.execute(
+            insert(RoleGrant),
+            [
+                {"user_id": uid, "role": Role.REVIEWER, "category_id": category.id}
+                for uid in user_id.values()
+            ],
+        )
+        rows = db.session.execute(
+            insert(Nomination).returning(Nomination.id, Nomination.number),
+            [
+                {
+                    "reference": f"BEN99-BENCH-{i + 1:05d}",
+                    "number": i + 1,
+                    "category_id": category.id,
+                    "state": NominationState.ELIGIBLE,
+                    "self_nomination": True,
+                    "nominee_name": f"Nominee {nomination.id}",
+                    "language": nomination.language,
+                    "topics": sorted(nomination.topics),
+                    "submitted_at": now,
+                }
+                for i, nomination in enumerate(instance["nominations"])
+            ],
+        ).all()
+        nomination_id = {f"N{number - 1:05d}": nid for nid, number in rows}
+        db.session.execute(
+            insert(Bid),
+            [
+                {
+                    "reviewer_id": user_id[reviewer.id],
+                    "nomination_id": nomination_id[nid],
+                    "level": bid.value,
+                }
+                for reviewer in instance["reviewers"]
+                for nid, bid in reviewer.bids.items()
+            ],
+        )
+        db.session.execute(
+            insert(Conflict),
+            [
+                {
+                    "reviewer_id": user_id[rid],
+                    "nomination_id": nomination_id[nid],
+                    "source": ConflictSource.DECLARED,
+                    "reason": "bench",
+                }
+                for rid, nid in instance["conflicts"]
+            ],
+        )
+        db.session.commit()
+        loaded = time.perf_counter() - loading
+
+        for _ in range(repeat):
+            db.session.expire_all()
+            category = db.session.get(Category, category.id)
+            started = time.perf_counter()
+            proposal = assigning.plan(category)
+            planned = time.perf_counter()
+            change = assigning.apply(category, proposal.pairs, admin)
+            db.session.commit()
+            done = time.perf_counter()
+            assert proposal.feasible, proposal.explain()
+            assert len(change.added) == NOMINATIONS * K
+            runs.append(
+                {
+                    "total": done - started,
+                    "plan": planned - started,
+                    "apply": done - planned,
+                    **{f"plan_{key}": value for key, value in proposal.timings.items()},
+                    "solver": sum(proposal.result.timings.values()),
+                }
+            )
+            written = db.session.scalar(select(func.count(Assignment.id)))
+            emails = db.session.scalar(select(func.count(OutboxMessage.id)))
+            conflicted = db.session.scalar(
+                select(func.count())
+                .select_from(Assignment)
+                .join(
+                    Conflict,
+                    (Conflict.reviewer_id == Assignment.reviewer_id)
+                    & (Conflict.nomination_id == Assignment.nomination_id),
+                )
+            )
+            assert written == NOMINATIONS * K and conflicted == 0, (written, conflicted)
+            # Start the next run from the same empty state.
+            db.session.execute(delete(Assignment))
+            db.session.execute(delete(OutboxMessage))
+            db.session.commit()
+        dialect = db.engine.dialect.name
+        db.session.remove()
+        db.engine.dispose()
+    phases = list(runs[0])
+    return {
+        "database": dialect,
+        "load_s": loaded,
+        "emails_per_run": emails,
+        "timings": {
+            phase: {
+                "median_s": statistics.median(run[phase] for run in runs),
+                "min_s": min(run[phase] for run in runs),
+                "max_s": max(run[phase] for run in runs),
+            }
+            for phase in phases
+        },
+        "runs": runs,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=2027)
+    parser.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL of an empty database to use (default: SQLite in a temp folder)",
+    )
+    parser.add_argument("--no-database", action="store_true", help="time the bare solver only")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -146,6 +349,21 @@ def main() -> None:
             "cpus": os.cpu_count(),
         },
     }
+    if not args.no_database:
+        e2e = end_to_end(instance, args.database_url, args.repeat)
+        solver_s = summary["total"]["median_s"]
+        e2e_s = e2e["timings"]["total"]["median_s"]
+        # One entry per database, so SQLite and PostgreSQL runs sit side by side.
+        previous = json.loads(RESULTS.read_text()).get("end_to_end", {}) if RESULTS.exists() else {}
+        kept = {k: v for k, v in previous.items() if k in ("sqlite", "postgresql")}
+        report["end_to_end"] = {
+            **kept,
+            e2e["database"]: {
+                **e2e,
+                "solver_median_s": solver_s,
+                "ratio_to_solver": e2e_s / solver_s,
+            },
+        }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
 
@@ -161,6 +379,16 @@ def main() -> None:
         f"assignments {len(result.assignments)}, total cost {result.total_cost}, "
         f"loads {result.min_load}..{result.max_load}"
     )
+    if not args.no_database:
+        e2e = report["end_to_end"][e2e["database"]]
+        print(f"end to end on {e2e['database']} (plan + apply, committed), {args.repeat} runs")
+        print(f"{'phase':<16}{'median s':>10}{'min s':>10}{'max s':>10}")
+        for phase, row in e2e["timings"].items():
+            print(f"{phase:<16}{row['median_s']:>10.3f}{row['min_s']:>10.3f}{row['max_s']:>10.3f}")
+        print(
+            f"bare solver {summary['total']['median_s']:.3f} s, end to end "
+            f"{e2e['timings']['total']['median_s']:.3f} s, ratio {e2e['ratio_to_solver']:.2f}"
+        )
     print(f"written to {RESULTS}")
 
 

@@ -633,3 +633,26 @@ def test_allocate_reference_reads_the_counter_afresh():
 
     number, reference = nominations.allocate_reference(category)
     assert (number, reference) == (2, "EWA27-UNU-0002")
+
+
+def test_blind_category_hides_the_full_nomination_from_the_committee():
+    """In blind review, reviewers and chairs see a nomination only through the review pages."""
+    from awards.models import Role
+
+    category = make_category(make_org("UNU"), make_edition(2027), blind_review=True)
+    nomination = make_nomination(category)
+    reviewer, chair, admin = (
+        make_user(password=None),
+        make_user(password=None),
+        make_user(password=None),
+    )
+    grant(reviewer, Role.REVIEWER, category=category)
+    grant(chair, Role.CHAIR, category=category)
+    grant(admin, Role.MEMBER_ADMIN, organisation=category.organisation)
+    assign(reviewer, nomination)
+    assign(chair, nomination)
+    assert permissions.can_review_nomination(reviewer, nomination)
+    assert not permissions.can_see_nomination(reviewer, nomination)
+    assert not permissions.can_see_nomination(chair, nomination)
+    assert permissions.can_see_nomination(admin, nomination)
+    assert permissions.can_see_nomination(nomination.nominator, nomination)

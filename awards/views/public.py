@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -93,6 +103,8 @@ def healthz():
 
 @bp.app_context_processor
 def language_form():
+    if not has_request_context():
+        return {}  # emails rendered by commands have no page around them
     form = LanguageForm(formdata=None)
     form.return_to.data = request.full_path if request.query_string else request.path
     return {"language_form": form}

@@ -1,0 +1,652 @@
+"""Assigning reviewers to a category's nominations: the database side of :mod:`assignment`.
+
+``plan`` reads the category and asks the solver for a proposal without writing anything; the
+administrator looks at it, and ``apply`` saves it. ``apply`` and the manual
+``add_assignments`` check conflicts, committee seats and nomination states again at write
+time, so a proposal that went stale while it was on screen cannot create a conflicted
+assignment. Reviewers learn of new assignments by one email each, and ``send_reminders``
+nudges those with reviews outstanding on the schedule the category sets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import insert, select
+
+from . import assignment as solver
+from . import audit, conflicts
+from .extensions import db
+from .models import (
+    Assignment,
+    Bid,
+    Category,
+    CategoryState,
+    Conflict,
+    Edition,
+    Nomination,
+    NominationState,
+    Review,
+    ReviewState,
+    Role,
+    RoleGrant,
+    User,
+    utcnow,
+)
+from .outbox import queue_email
+from .urls import external_url
+
+# Nominations that need reviewers: those screened eligible, and those already shortlisted.
+ASSIGNABLE_STATES = (NominationState.ELIGIBLE, NominationState.SHORTLISTED)
+# Categories whose reviewers may still be reminded.
+REVIEWING_STATES = (CategoryState.OPEN, CategoryState.CLOSED, CategoryState.IN_REVIEW)
+PROPOSAL_SALT = "assignment-proposal"
+PROPOSAL_MAX_AGE = 2 * 60 * 60  # seconds an unapproved proposal stays valid
+
+
+class AssigningError(ValueError):
+    """An assignment change the rules refuse."""
+
+
+Pair = tuple[int, int]  # (nomination id, reviewer id)
+
+
+# --- Reading the category ------------------------------------------------------------------
+
+
+@dataclass
+class Proposal:
+    """What the solver suggests for a category, with the names needed to show it."""
+
+    category_id: int
+    k: int
+    result: solver.AssignmentResult
+    references: dict[int, str]  # nomination id -> reference
+    reviewer_names: dict[int, str]
+    kept: dict[int, list[int]]  # nomination id -> reviewers it keeps
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def feasible(self) -> bool:
+        return self.result.feasible
+
+    @property
+    def pairs(self) -> list[Pair]:
+        return sorted((a.nomination_id, a.reviewer_id) for a in self.result.assignments)
+
+    def by_nomination(self) -> list[tuple[int, str, list[int], list[int]]]:
+        """(nomination id, reference, kept reviewers, new reviewers), in reference order."""
+        new: dict[int, list[int]] = defaultdict(list)
+        for nomination_id, reviewer_id in self.pairs:
+            new[nomination_id].append(reviewer_id)
+        return [
+            (nid, ref, self.kept.get(nid, []), new.get(nid, []))
+            for nid, ref in sorted(self.references.items(), key=lambda item: item[1])
+        ]
+
+    def explain(self) -> list[str]:
+        """Why no assignment exists, in references and names rather than database ids."""
+        return [_describe(reason, self) for reason in self.result.reasons]
+
+
+def _describe(reason: solver.Reason, proposal: Proposal) -> str:
+    ref = proposal.references.get
+    name = proposal.reviewer_names.get
+    if isinstance(reason, solver.NominationShortage):
+        return _(
+            "%(ref)s needs %(needed)d more reviewer(s) but only %(eligible)d committee "
+            "member(s) may review it (%(conflicted)d conflicted, %(unwilling)d not willing, "
+            "%(assigned)d already assigned).",
+            ref=ref(reason.nomination_id, reason.nomination_id),
+            needed=reason.needed,
+            eligible=reason.eligible,
+            conflicted=reason.conflicted,
+            unwilling=reason.not_willing,
+            assigned=reason.already_assigned,
+        )
+    if isinstance(reason, solver.GroupShortage):
+        return _(
+            "Nominations %(refs)s need %(needed)d more reviews between them, but the members "
+            "who may review them can take at most %(available)d within the load limits.",
+            refs=", ".join(str(ref(nid, nid)) for nid in reason.nomination_ids),
+            needed=reason.needed,
+            available=reason.available,
+        )
+    if isinstance(reason, solver.KeptAssignmentConflicted):
+        return _(
+            "%(name)s is still assigned to %(ref)s despite a conflict; remove that "
+            "assignment first.",
+            name=name(reason.reviewer_id, reason.reviewer_id),
+            ref=ref(reason.nomination_id, reason.nomination_id),
+        )
+    if isinstance(reason, solver.ReviewerOverloaded):
+        return _(
+            "%(name)s already has %(kept)d assignments, more than the maximum of %(max)d.",
+            name=name(reason.reviewer_id, reason.reviewer_id),
+            kept=reason.kept,
+            max=reason.maximum,
+        )
+    if isinstance(reason, solver.CapacityShortage):
+        return _(
+            "%(demand)d reviews are needed but the committee can take only %(capacity)d more "
+            "with at most %(max)d reviews each. Invite more reviewers or raise the maximum.",
+            demand=reason.demand,
+            capacity=reason.capacity,
+            max=reason.maximum,
+        )
+    if isinstance(reason, solver.ReviewerUnderused):
+        return _(
+            "%(name)s would need %(needed)d more assignments to share the work evenly but may "
+            "review only %(eligible)d of the nominations still needing reviewers. Set a "
+            "maximum number of reviews per reviewer to lift the even-share rule.",
+            name=name(reason.reviewer_id, reason.reviewer_id),
+            needed=reason.needed,
+            eligible=reason.eligible,
+        )
+    if isinstance(reason, solver.GroupUnderused):
+        return _(
+            "%(names)s cannot all reach an even share of the work (they need %(needed)d more "
+            "assignments, the nominations they may review offer %(available)d). Set a maximum "
+            "number of reviews per reviewer to lift the even-share rule.",
+            names=", ".join(str(name(rid, rid)) for rid in reason.reviewer_ids),
+            needed=reason.needed,
+            available=reason.available,
+        )
+    return str(reason)
+
+
+def assignable_nominations(category: Category) -> list[Nomination]:
+    return list(
+        db.session.execute(
+            select(Nomination)
+            .where(Nomination.category_id == category.id, Nomination.state.in_(ASSIGNABLE_STATES))
+            .order_by(Nomination.number)
+        ).scalars()
+    )
+
+
+def _conflict_pairs(category: Category) -> set[Pair]:
+    rows = db.session.execute(
+        select(Conflict.nomination_id, Conflict.reviewer_id)
+        .join(Nomination, Nomination.id == Conflict.nomination_id)
+        .where(Nomination.category_id == category.id)
+    ).all()
+    return set(rows)
+
+
+def _existing(category: Category) -> dict[Pair, ReviewState | None]:
+    """Every assignment of the category, with the state of its review (None: not started)."""
+    rows = db.session.execute(
+        select(Assignment.nomination_id, Assignment.reviewer_id, Review.state)
+        .join(Nomination, Nomination.id == Assignment.nomination_id)
+        .outerjoin(Review, Review.assignment_id == Assignment.id)
+        .where(Nomination.category_id == category.id)
+    ).all()
+    return {(nid, rid): state for nid, rid, state in rows}
+
+
+def committee_ids(category: Category) -> set[int]:
+    return set(
+        db.session.execute(
+            select(RoleGrant.user_id).where(
+                RoleGrant.category_id == category.id,
+                RoleGrant.role.in_([Role.REVIEWER, Role.CHAIR]),
+            )
+        ).scalars()
+    )
+
+
+def plan(category: Category, *, detect: bool = True) -> Proposal:
+    """The solver's proposal for the category's gaps; nothing is written but new conflicts.
+
+    Detecting conflicts records them (and withdraws assignments they touch), which is why the
+    caller commits after planning. Every assignment kept counts towards ``k``: the committee
+    member still holds it, and a started review is never thrown away.
+    """
+    started = datetime.now(UTC)
+    if detect:
+        conflicts.refresh_detected(category)
+    detected = datetime.now(UTC)
+    members = conflicts.committee(category)
+    member_ids = {member.id for member in members}
+    rows = db.session.execute(
+        select(Nomination.id, Nomination.reference, Nomination.language, Nomination.topics)
+        .where(Nomination.category_id == category.id, Nomination.state.in_(ASSIGNABLE_STATES))
+        .order_by(Nomination.number)
+    ).all()
+    rows = list(rows)
+    existing = _existing(category)
+    kept: dict[int, list[int]] = defaultdict(list)
+    for (nid, rid), state in existing.items():
+        # A reviewer who left the committee can no longer review, unless they already did.
+        if rid in member_ids or state is ReviewState.SUBMITTED:
+            kept[nid].append(rid)
+    nominations = [
+        solver.NominationInput(
+            id=nid,
+            language=language or None,
+            topics=frozenset(topics or ()),
+            assigned=frozenset(kept.get(nid, ())),
+        )
+        for nid, _reference, language, topics in rows
+    ]
+    bids: dict[int, dict[int, str]] = defaultdict(dict)
+    for rid, nid, level in db.session.execute(
+        select(Bid.reviewer_id, Bid.nomination_id, Bid.level)
+        .join(Nomination, Nomination.id == Bid.nomination_id)
+        .where(Nomination.category_id == category.id)
+    ).all():
+        bids[rid][nid] = level.value
+    reviewers = [
+        solver.ReviewerInput(
+            id=member.id,
+            languages=frozenset(member.review_languages or ()),
+            topics=frozenset(member.review_topics or ()),
+            bids=bids.get(member.id, {}),
+        )
+        for member in members
+    ]
+    conflict_pairs = [(rid, nid) for nid, rid in _conflict_pairs(category)]
+    read = datetime.now(UTC)
+    result = solver.assign_reviewers(
+        nominations,
+        reviewers,
+        k=category.reviewers_per_nomination,
+        conflicts=conflict_pairs,
+        max_load=category.max_reviews_per_reviewer,
+    )
+    solved = datetime.now(UTC)
+    return Proposal(
+        category_id=category.id,
+        k=category.reviewers_per_nomination,
+        result=result,
+        references={nid: reference for nid, reference, _language, _topics in rows},
+        reviewer_names={member.id: member.name for member in members},
+        kept={nid: sorted(rids) for nid, rids in kept.items()},
+        timings={
+            "detect": (detected - started).total_seconds(),
+            "read": (read - detected).total_seconds(),
+            "solve": (solved - read).total_seconds(),
+        },
+    )
+
+
+# --- Carrying a proposal through the approval form ----------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=PROPOSAL_SALT)
+
+
+def sign_pairs(category: Category, pairs: Iterable[Pair]) -> str:
+    """The proposal as a signed, compressed token for a hidden field: nothing to store."""
+    grouped: dict[int, list[int]] = defaultdict(list)
+    for nomination_id, reviewer_id in pairs:
+        grouped[nomination_id].append(reviewer_id)
+    text = ";".join(
+        f"{nid}:{'.'.join(map(str, sorted(rids)))}" for nid, rids in sorted(grouped.items())
+    )
+    return _serializer().dumps({"c": category.id, "p": text})
+
+
+def unsign_pairs(category: Category, token: str) -> list[Pair]:
+    try:
+        data = _serializer().loads(token, max_age=PROPOSAL_MAX_AGE)
+    except BadSignature as exc:  # SignatureExpired is a BadSignature
+        raise AssigningError(
+            _l("This proposal has expired or was altered. Compute it again.")
+        ) from exc
+    if data.get("c") != category.id:
+        raise AssigningError(_l("This proposal belongs to another category."))
+    pairs: list[Pair] = []
+    for group in filter(None, data.get("p", "").split(";")):
+        nid, _sep, rids = group.partition(":")
+        pairs.extend((int(nid), int(rid)) for rid in rids.split(".") if rid)
+    return pairs
+
+
+# --- Writing -------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    """What an assignment change did, and what it refused and why."""
+
+    added: list[Pair] = field(default_factory=list)
+    removed: list[Pair] = field(default_factory=list)
+    skipped: list[Pair] = field(default_factory=list)  # already so: nothing to do
+    refused: list[tuple[Pair, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Facts:
+    """What the rules check at write time, read in a few queries."""
+
+    nominations: dict[int, str]  # assignable nomination id -> reference
+    members: set[int]
+    conflicts: set[Pair]
+    existing: dict[Pair, ReviewState | None]
+
+    @classmethod
+    def read(cls, category: Category) -> _Facts:
+        nominations = dict(
+            db.session.execute(
+                select(Nomination.id, Nomination.reference).where(
+                    Nomination.category_id == category.id,
+                    Nomination.state.in_(ASSIGNABLE_STATES),
+                )
+            ).all()
+        )
+        return cls(
+            nominations, committee_ids(category), _conflict_pairs(category), _existing(category)
+        )
+
+    def problem(self, pair: Pair) -> str | None:
+        nomination_id, reviewer_id = pair
+        if nomination_id not in self.nominations:
+            return str(_l("The nomination is not eligible for review."))
+        if reviewer_id not in self.members:
+            return str(_l("The person is not on the committee."))
+        if pair in self.conflicts:
+            return str(_l("The reviewer has a conflict of interest with this nomination."))
+        return None
+
+
+def _insert(category: Category, pairs: list[Pair], actor: User | None) -> None:
+    """Write new assignments in one statement and tell each reviewer once."""
+    if not pairs:
+        return
+    now = utcnow()
+    db.session.execute(
+        insert(Assignment),
+        [
+            {
+                "nomination_id": nid,
+                "reviewer_id": rid,
+                "assigned_by_id": actor.id if actor is not None else None,
+                "created_at": now,
+                "notified_at": now,  # the notice is queued in this same transaction
+            }
+            for nid, rid in pairs
+        ],
+    )
+    _notify(category, pairs, now)
+
+
+def _review_link() -> str:
+    if "review.index" in current_app.view_functions:
+        return external_url("review.index")
+    return external_url("dashboard.index")
+
+
+def _notify(category: Category, pairs: list[Pair], now: datetime) -> None:
+    per_reviewer: dict[int, list[int]] = defaultdict(list)
+    for nid, rid in pairs:
+        per_reviewer[rid].append(nid)
+    references = dict(
+        db.session.execute(
+            select(Nomination.id, Nomination.reference).where(
+                Nomination.id.in_({nid for nid, _rid in pairs})
+            )
+        ).all()
+    )
+    reviewers = db.session.execute(
+        select(User).where(User.id.in_(per_reviewer), User.is_active_account.is_(True))
+    ).scalars()
+    stamp = now.strftime("%Y%m%dT%H%M%S.%f")
+    # Without autoflush the messages are written together at commit, not one by one.
+    with db.session.no_autoflush:
+        _queue_assignment_emails(category, reviewers, per_reviewer, references, stamp)
+
+
+def _queue_assignment_emails(category, reviewers, per_reviewer, references, stamp) -> None:
+    link = _review_link()
+    for reviewer in reviewers:
+        refs = sorted(references[nid] for nid in per_reviewer[reviewer.id])
+        digest = hashlib.sha256(";".join(refs).encode()).hexdigest()[:12]
+        queue_email(
+            f"assignments:{category.id}:{reviewer.id}:{stamp}:{digest}",
+            "assignments",
+            reviewer.email,
+            language=reviewer.language,
+            reviewer=reviewer,
+            category=category,
+            references=refs,
+            deadline=category.edition.reviews_close_at,
+            link=link,
+        )
+
+
+def apply(category: Category, proposal_pairs: Iterable[Pair], actor: User | None) -> Change:
+    """Save an approved proposal; refuse all of it if any pair breaks a rule by now.
+
+    Pairs assigned meanwhile (a second click on "Approve") are skipped, not doubled.
+    """
+    facts = _Facts.read(category)
+    change = Change()
+    seen: set[Pair] = set()
+    for pair in proposal_pairs:
+        pair = (int(pair[0]), int(pair[1]))
+        if pair in seen or pair in facts.existing:
+            change.skipped.append(pair)
+            continue
+        seen.add(pair)
+        problem = facts.problem(pair)
+        if problem:
+            change.refused.append((pair, problem))
+        else:
+            change.added.append(pair)
+    if change.refused:
+        raise AssigningError(
+            _l(
+                "The situation changed since this proposal was computed (%(problem)s, for "
+                "example %(ref)s). Nothing was saved; compute the proposal again.",
+                problem=change.refused[0][1].rstrip("."),
+                ref=facts.nominations.get(change.refused[0][0][0], change.refused[0][0][0]),
+            )
+        )
+    _insert(category, change.added, actor)
+    if change.added:
+        audit.record(
+            "assignments.saved",
+            category,
+            f"{len(change.added)} assignments saved in {category.title}",
+            actor=actor,
+            count=len(change.added),
+            reviewers=len({rid for _nid, rid in change.added}),
+        )
+    return change
+
+
+def add_assignments(
+    category: Category,
+    nomination_ids: Iterable[int],
+    reviewer_ids: Iterable[int],
+    actor: User | None,
+) -> Change:
+    """Assign every given reviewer to every given nomination, except where a rule forbids."""
+    facts = _Facts.read(category)
+    change = Change()
+    for nid in dict.fromkeys(nomination_ids):
+        for rid in dict.fromkeys(reviewer_ids):
+            pair = (nid, rid)
+            if pair in facts.existing:
+                change.skipped.append(pair)
+            elif problem := facts.problem(pair):
+                change.refused.append((pair, problem))
+            else:
+                change.added.append(pair)
+    _insert(category, change.added, actor)
+    emails = _emails({rid for _nid, rid in change.added})
+    for nid, rid in change.added:
+        audit.record(
+            "assignment.added",
+            category,
+            f"{emails[rid]} reviews {facts.nominations[nid]}",
+            actor=actor,
+            nomination=facts.nominations[nid],
+            reviewer=emails[rid],
+        )
+    return change
+
+
+def _emails(user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.email).where(User.id.in_(user_ids))).all())
+
+
+def remove_assignments(
+    category: Category,
+    pairs: Iterable[Pair],
+    actor: User | None,
+    *,
+    force: bool = False,
+    reason: str = "",
+) -> Change:
+    """Remove assignments; one with a submitted review goes only when forced, with a reason.
+
+    Removing an assignment deletes its review (draft or submitted) with it.
+    """
+    reason = reason.strip()
+    if force and not reason:
+        raise AssigningError(_l("Say why the submitted reviews are to be removed."))
+    existing = _existing(category)
+    references = dict(
+        db.session.execute(
+            select(Nomination.id, Nomination.reference).where(Nomination.category_id == category.id)
+        ).all()
+    )
+    change = Change()
+    for pair in dict.fromkeys((int(nid), int(rid)) for nid, rid in pairs):
+        if pair not in existing:
+            change.skipped.append(pair)
+        elif existing[pair] is ReviewState.SUBMITTED and not force:
+            change.refused.append(
+                (pair, str(_l("The review is submitted; removing it needs a reason.")))
+            )
+        else:
+            change.removed.append(pair)
+    emails = _emails({rid for _nid, rid in change.removed})
+    for nid, rid in change.removed:
+        assignment = db.session.execute(
+            select(Assignment).where(Assignment.nomination_id == nid, Assignment.reviewer_id == rid)
+        ).scalar_one()
+        db.session.delete(assignment)
+        audit.record(
+            "assignment.removed",
+            category,
+            f"{emails[rid]} no longer reviews {references[nid]}",
+            actor=actor,
+            nomination=references[nid],
+            reviewer=emails[rid],
+            review=existing[(nid, rid)],
+            reason=reason,
+        )
+    db.session.flush()
+    return change
+
+
+def add_assignment(category: Category, nomination: Nomination, reviewer: User, actor) -> Change:
+    if nomination.category_id != category.id:
+        raise AssigningError(_l("The nomination belongs to another category."))
+    return add_assignments(category, [nomination.id], [reviewer.id], actor)
+
+
+def remove_assignment(
+    category: Category,
+    nomination: Nomination,
+    reviewer: User,
+    actor,
+    *,
+    force: bool = False,
+    reason: str = "",
+) -> Change:
+    if nomination.category_id != category.id:
+        raise AssigningError(_l("The nomination belongs to another category."))
+    return remove_assignments(
+        category, [(nomination.id, reviewer.id)], actor, force=force, reason=reason
+    )
+
+
+# --- Reminders -----------------------------------------------------------------------------
+
+
+def _bucket(now: datetime, interval_days: int) -> int:
+    """The number of the reminder period ``now`` falls in; one reminder per period."""
+    return (now.astimezone(UTC).date().toordinal()) // interval_days
+
+
+def outstanding(category: Category) -> dict[int, int]:
+    """Reviewer id -> assigned reviews not yet submitted, for current committee members."""
+    members = committee_ids(category)
+    counts: dict[int, int] = defaultdict(int)
+    for (_nid, rid), state in _existing_assignable(category).items():
+        if rid in members and state is not ReviewState.SUBMITTED:
+            counts[rid] += 1
+    return dict(counts)
+
+
+def _existing_assignable(category: Category) -> dict[Pair, ReviewState | None]:
+    rows = db.session.execute(
+        select(Assignment.nomination_id, Assignment.reviewer_id, Review.state)
+        .join(Nomination, Nomination.id == Assignment.nomination_id)
+        .outerjoin(Review, Review.assignment_id == Assignment.id)
+        .where(Nomination.category_id == category.id, Nomination.state.in_(ASSIGNABLE_STATES))
+    ).all()
+    return {(nid, rid): state for nid, rid, state in rows}
+
+
+def send_reminders(now: datetime | None = None) -> int:
+    """Queue a reminder for each reviewer with reviews outstanding; returns how many.
+
+    A category reminds every ``reminder_interval_days`` while its reviews are open. The
+    outbox key carries the period's number, so running this as often as you like sends at
+    most one reminder per reviewer, category and period.
+    """
+    now = now or utcnow()
+    categories = db.session.execute(
+        select(Category)
+        .join(Edition, Edition.id == Category.edition_id)
+        .where(
+            Category.reminder_interval_days.is_not(None),
+            Category.state.in_(REVIEWING_STATES),
+            Edition.reviews_close_at > now,
+        )
+    ).scalars()
+    return sum(_remind(category, now) for category in categories)
+
+
+def _remind(category: Category, now: datetime) -> int:
+    counts = outstanding(category)
+    if not counts:
+        return 0
+    link = _review_link()
+    bucket = _bucket(now, category.reminder_interval_days)
+    reviewers = db.session.execute(
+        select(User).where(User.id.in_(counts), User.is_active_account.is_(True))
+    ).scalars()
+    queued = 0
+    for reviewer in reviewers:
+        message = queue_email(
+            f"review-reminder:{category.id}:{reviewer.id}:"
+            f"{category.reminder_interval_days}d:{bucket}",
+            "review_reminder",
+            reviewer.email,
+            language=reviewer.language,
+            reviewer=reviewer,
+            category=category,
+            outstanding=counts[reviewer.id],
+            deadline=category.edition.reviews_close_at,
+            link=link,
+        )
+        queued += message is not None
+    return queued

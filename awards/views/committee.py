@@ -1,0 +1,582 @@
+"""Member administrators run their category's committee, assignments and results."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import replace
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from markupsafe import Markup
+from sqlalchemy import select
+from wtforms import IntegerField, TextAreaField
+from wtforms.validators import NumberRange, Optional
+
+from .. import accounts, assigning, audit, exports, permissions
+from .. import results as scoring
+from ..errors import keeps_input_on_csrf_failure
+from ..extensions import db
+from ..forms import ConfirmForm, Form
+from ..models import (
+    Assignment,
+    Category,
+    Conflict,
+    Nomination,
+    NominationState,
+    Review,
+    ReviewState,
+    Role,
+    RoleGrant,
+    User,
+)
+from .helpers import get_or_404, require
+
+bp = Blueprint("committee", __name__, url_prefix="/manage/categories")
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Nominations whose scores the results report: reviewed ones, decided or not.
+REPORTED_STATES = (
+    *assigning.ASSIGNABLE_STATES,
+    NominationState.WINNER,
+    NominationState.HONOURABLE_MENTION,
+    NominationState.NOT_SELECTED,
+)
+AGGREGATE_LABELS = {
+    scoring.Aggregate.MEAN: _l("mean"),
+    scoring.Aggregate.MEDIAN: _l("median"),
+    scoring.Aggregate.NORMALISED: _l("normalised score"),
+}
+
+
+class ReviewSettingsForm(Form):
+    topics = TextAreaField(
+        _l("Topics"),
+        description=_l("One per line. Nominations and reviewers are matched on them."),
+    )
+    max_reviews_per_reviewer = IntegerField(
+        _l("Maximum reviews per reviewer"),
+        validators=[Optional(), NumberRange(1, 10_000)],
+        description=_l("Leave empty to share the work evenly (within one of the average)."),
+    )
+    reminder_interval_days = IntegerField(
+        _l("Remind reviewers every (days)"),
+        validators=[Optional(), NumberRange(1, 60)],
+        description=_l(
+            "Reviewers with reviews outstanding get a reminder this often until reviews "
+            "close. Leave empty for no reminders."
+        ),
+    )
+
+
+def _category(category_id: int) -> Category:
+    category = get_or_404(Category, category_id)
+    require(permissions.can_manage_category(current_user, category))
+    return category
+
+
+# --- Committee -----------------------------------------------------------------------------
+
+
+def _workload(category: Category) -> dict[int, tuple[int, int]]:
+    """Reviewer id -> (reviews submitted, reviews assigned) in the category."""
+    rows = db.session.execute(
+        select(Assignment.reviewer_id, Review.state)
+        .join(Nomination, Nomination.id == Assignment.nomination_id)
+        .outerjoin(Review, Review.assignment_id == Assignment.id)
+        .where(
+            Nomination.category_id == category.id,
+            Nomination.state.in_(assigning.ASSIGNABLE_STATES),
+        )
+    ).all()
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for reviewer_id, state in rows:
+        counts[reviewer_id][1] += 1
+        counts[reviewer_id][0] += state is ReviewState.SUBMITTED
+    return {reviewer_id: (done, total) for reviewer_id, (done, total) in counts.items()}
+
+
+def _seats(category: Category) -> list[RoleGrant]:
+    return list(
+        db.session.execute(
+            select(RoleGrant)
+            .join(User, User.id == RoleGrant.user_id)
+            .where(
+                RoleGrant.category_id == category.id,
+                RoleGrant.role.in_([Role.REVIEWER, Role.CHAIR]),
+            )
+            .order_by(User.name)
+            .options(db.joinedload(RoleGrant.user))
+        ).scalars()
+    )
+
+
+def _render_committee(category: Category, form: ReviewSettingsForm):
+    return render_template(
+        "committee/members.html",
+        category=category,
+        seats=_seats(category),
+        workload=_workload(category),
+        form=form,
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.get("/<int:category_id>/committee")
+@login_required
+def members(category_id: int):
+    category = _category(category_id)
+    form = ReviewSettingsForm(
+        data={
+            "topics": "\n".join(category.topics or []),
+            "max_reviews_per_reviewer": category.max_reviews_per_reviewer,
+            "reminder_interval_days": category.reminder_interval_days,
+        }
+    )
+    return _render_committee(category, form)
+
+
+@bp.post("/<int:category_id>/committee/settings")
+@login_required
+@keeps_input_on_csrf_failure
+def settings(category_id: int):
+    category = _category(category_id)
+    form = ReviewSettingsForm()
+    if not form.validate_on_submit():
+        return _render_committee(category, form), 400
+    topics = list(dict.fromkeys(t.strip()[:100] for t in form.topics.data.splitlines()))
+    category.topics = [t for t in topics if t][:200]
+    category.max_reviews_per_reviewer = form.max_reviews_per_reviewer.data
+    category.reminder_interval_days = form.reminder_interval_days.data
+    audit.record(
+        "category.review_settings",
+        category,
+        f"Review settings of {category.title} changed",
+        topics=category.topics,
+        max_reviews_per_reviewer=category.max_reviews_per_reviewer,
+        reminder_interval_days=category.reminder_interval_days,
+    )
+    db.session.commit()
+    flash(_("Review settings saved."), "success")
+    return redirect(url_for("committee.members", category_id=category.id))
+
+
+def _seat(category: Category, grant_id: int) -> RoleGrant:
+    grant = get_or_404(RoleGrant, grant_id)
+    if grant.category_id != category.id or grant.role not in (Role.REVIEWER, Role.CHAIR):
+        abort(404)
+    return grant
+
+
+@bp.post("/<int:category_id>/committee/<int:grant_id>/role")
+@login_required
+def change_role(category_id: int, grant_id: int):
+    """Name a reviewer chair, or make a chair an ordinary reviewer again."""
+    category = _category(category_id)
+    grant = _seat(category, grant_id)
+    role = Role.CHAIR if request.form.get("role") == Role.CHAIR.value else Role.REVIEWER
+    require(permissions.can_invite(current_user, role, category=category))
+    if ConfirmForm().validate_on_submit():
+        accounts.grant_role(grant.user, accounts.GrantScope(role, category=category), current_user)
+        db.session.commit()
+        if role is Role.CHAIR:
+            flash(_("%(name)s now chairs the committee.", name=grant.user.name), "success")
+        else:
+            flash(_("%(name)s is now a reviewer.", name=grant.user.name), "success")
+    return redirect(url_for("committee.members", category_id=category.id))
+
+
+# --- Assignments ---------------------------------------------------------------------------
+
+
+def _assignment_rows(category: Category):
+    nominations = assigning.assignable_nominations(category)
+    existing = db.session.execute(
+        select(Assignment.nomination_id, Assignment.reviewer_id, Review.state)
+        .join(Nomination, Nomination.id == Assignment.nomination_id)
+        .outerjoin(Review, Review.assignment_id == Assignment.id)
+        .where(Nomination.category_id == category.id)
+    ).all()
+    assigned: dict[int, list[tuple[int, ReviewState | None]]] = defaultdict(list)
+    for nid, rid, state in existing:
+        assigned[nid].append((rid, state))
+    conflicted: dict[int, list[int]] = defaultdict(list)
+    for nid, rid in db.session.execute(
+        select(Conflict.nomination_id, Conflict.reviewer_id)
+        .join(Nomination, Nomination.id == Conflict.nomination_id)
+        .where(Nomination.category_id == category.id)
+    ).all():
+        conflicted[nid].append(rid)
+    return nominations, assigned, conflicted
+
+
+def _people(ids) -> dict[int, User]:
+    ids = set(ids)
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.execute(select(User).where(User.id.in_(ids))).scalars()}
+
+
+@bp.get("/<int:category_id>/assignments")
+@login_required
+def assignments(category_id: int):
+    category = _category(category_id)
+    nominations, assigned, conflicted = _assignment_rows(category)
+    members = {seat.user_id: seat for seat in _seats(category)}
+    people = _people(
+        {rid for rows in assigned.values() for rid, _state in rows}
+        | {rid for rids in conflicted.values() for rid in rids}
+        | set(members)
+    )
+    return render_template(
+        "committee/assignments.html",
+        category=category,
+        nominations=nominations,
+        assigned=assigned,
+        conflicted=conflicted,
+        members=members,
+        people=people,
+        workload=_workload(category),
+        form=ConfirmForm(),
+    )
+
+
+def _ids(name: str) -> list[int]:
+    return [int(value) for value in request.form.getlist(name) if value.isdigit()]
+
+
+@bp.post("/<int:category_id>/assignments/change")
+@login_required
+def change_assignments(category_id: int):
+    """Add or remove the chosen reviewers on the chosen nominations (bulk or one by one)."""
+    category = _category(category_id)
+    back = redirect(url_for("committee.assignments", category_id=category.id))
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form expired; please try again."), "danger")
+        return back
+    nomination_ids, reviewer_ids = _ids("nomination"), _ids("reviewer")
+    if not nomination_ids or not reviewer_ids:
+        flash(_("Choose at least one nomination and one reviewer."), "warning")
+        return back
+    action = request.form.get("action")
+    try:
+        if action == "add":
+            change = assigning.add_assignments(category, nomination_ids, reviewer_ids, current_user)
+        elif action == "remove":
+            pairs = [(n, r) for n in nomination_ids for r in reviewer_ids]
+            change = assigning.remove_assignments(
+                category,
+                pairs,
+                current_user,
+                force=request.form.get("force") == "y",
+                reason=request.form.get("reason", "")[:2000],
+            )
+        else:
+            abort(400)
+    except assigning.AssigningError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return back
+    db.session.commit()
+    if change.added:
+        flash(
+            _("%(num)d assignment(s) added; the reviewers will be emailed.", num=len(change.added)),
+            "success",
+        )
+    if change.removed:
+        flash(_("%(num)d assignment(s) removed.", num=len(change.removed)), "success")
+    if change.refused:
+        reasons = sorted({reason for _pair, reason in change.refused})
+        flash(
+            _("%(num)d refused: %(why)s", num=len(change.refused), why=" ".join(reasons)),
+            "danger",
+        )
+    if not (change.added or change.removed or change.refused):
+        flash(_("Nothing to change."), "info")
+    return back
+
+
+@bp.post("/<int:category_id>/assignments/plan")
+@login_required
+def plan(category_id: int):
+    """Compute the automatic assignment and show it for approval; nothing is assigned yet."""
+    category = _category(category_id)
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form expired; please try again."), "danger")
+        return redirect(url_for("committee.assignments", category_id=category.id))
+    proposal = assigning.plan(category)
+    db.session.commit()  # conflicts detected on the way are recorded either way
+    kept = {rid for rids in proposal.kept.values() for rid in rids}
+    names = {u.id: u.name for u in _people(set(proposal.reviewer_names) | kept).values()}
+    return render_template(
+        "committee/proposal.html",
+        category=category,
+        proposal=proposal,
+        names=names,
+        token=assigning.sign_pairs(category, proposal.pairs) if proposal.feasible else "",
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/<int:category_id>/assignments/approve")
+@login_required
+def approve(category_id: int):
+    category = _category(category_id)
+    back = redirect(url_for("committee.assignments", category_id=category.id))
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form expired; please compute the proposal again."), "danger")
+        return back
+    try:
+        pairs = assigning.unsign_pairs(category, request.form.get("proposal", ""))
+        change = assigning.apply(category, pairs, current_user)
+    except assigning.AssigningError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return back
+    db.session.commit()
+    flash(
+        _(
+            "%(num)d assignment(s) saved; each reviewer will get one email listing theirs.",
+            num=len(change.added),
+        ),
+        "success",
+    )
+    return back
+
+
+# --- Results -------------------------------------------------------------------------------
+
+
+def _results_category(category_id: int) -> Category:
+    category = get_or_404(Category, category_id)
+    require(permissions.can_see_scores(current_user, category))
+    return category
+
+
+def _hidden_nominations(category: Category) -> set[int]:
+    """Nominations whose scores the viewer must not see: those they are conflicted with."""
+    return set(
+        db.session.execute(
+            select(Conflict.nomination_id)
+            .join(Nomination, Nomination.id == Conflict.nomination_id)
+            .where(Conflict.reviewer_id == current_user.id, Nomination.category_id == category.id)
+        ).scalars()
+    )
+
+
+def _submitted_reviews(category: Category, hidden: set[int]):
+    """(review, assignment) of every submitted review, hidden nominations left out."""
+    rows = db.session.execute(
+        select(Review, Assignment)
+        .join(Assignment, Assignment.id == Review.assignment_id)
+        .join(Nomination, Nomination.id == Assignment.nomination_id)
+        .where(
+            Nomination.category_id == category.id,
+            Nomination.state.in_(REPORTED_STATES),
+            Review.state == ReviewState.SUBMITTED,
+        )
+        .options(db.selectinload(Review.scores))
+    ).all()
+    return [(review, a) for review, a in rows if a.nomination_id not in hidden]
+
+
+def _compute(category: Category):
+    """The aggregate of the category's reviews, as the viewer may see it."""
+    hidden = _hidden_nominations(category)
+    nominations = [
+        n
+        for n in db.session.execute(
+            select(Nomination)
+            .where(Nomination.category_id == category.id, Nomination.state.in_(REPORTED_STATES))
+            .order_by(Nomination.number)
+        ).scalars()
+        if n.id not in hidden
+    ]
+    criteria = [
+        scoring.Criterion(c.id, c.weight, c.scale_min, c.scale_max) for c in category.criteria
+    ]
+    criterion_ids = {c.id for c in criteria}
+    # Hidden nominations still count in the reviewers' baselines, so the normalised scores
+    # are the same for everyone who may see them.
+    rows = db.session.execute(
+        select(Review, Assignment)
+        .join(Assignment, Assignment.id == Review.assignment_id)
+        .join(Nomination, Nomination.id == Assignment.nomination_id)
+        .where(
+            Nomination.category_id == category.id,
+            Nomination.state.in_(REPORTED_STATES),
+            Review.state == ReviewState.SUBMITTED,
+        )
+        .options(db.selectinload(Review.scores))
+    ).all()
+    reviews = []
+    for review, assignment in rows:
+        scores = {score.criterion_id: score.value for score in review.scores}
+        if criterion_ids <= set(scores):  # a review predating a new criterion cannot count
+            reviews.append(scoring.Review(assignment.reviewer_id, assignment.nomination_id, scores))
+    assigned_counts: dict[int, int] = defaultdict(int)
+    for (nid,) in db.session.execute(
+        select(Assignment.nomination_id)
+        .join(Nomination, Nomination.id == Assignment.nomination_id)
+        .where(Nomination.category_id == category.id)
+    ).all():
+        assigned_counts[nid] += 1
+    k = category.reviewers_per_nomination
+    if not criteria:
+        return None, nominations, hidden
+    results = scoring.aggregate(
+        reviews,
+        criteria,
+        expected={n.id: max(k, assigned_counts[n.id]) for n in nominations},
+        nominations=[n.id for n in nominations],
+    )
+    return results, nominations, hidden
+
+
+def _visible_only(results: scoring.CategoryResults, visible: set[int]) -> scoring.CategoryResults:
+    """The results with hidden nominations removed from the reviewers' profiles too."""
+    profiles = {}
+    for reviewer_id, profile in results.reviewers.items():
+        totals = {nid: t for nid, t in profile.totals.items() if nid in visible}
+        if totals:
+            profiles[reviewer_id] = replace(
+                profile,
+                count=len(totals),
+                mean=statistics.fmean(totals.values()),
+                std=statistics.pstdev(totals.values()),
+                totals=totals,
+            )
+    return replace(results, reviewers=profiles)
+
+
+def _nominee_shown(category: Category) -> bool:
+    """Blind categories keep nominees' names from the committee, chair included."""
+    return not category.blind_review or permissions.can_manage_category(current_user, category)
+
+
+@bp.get("/<int:category_id>/results")
+@login_required
+def results(category_id: int):
+    category = _results_category(category_id)
+    by = request.args.get("by", scoring.Aggregate.MEAN.value)
+    if by not in {a.value for a in scoring.Aggregate}:
+        by = scoring.Aggregate.MEAN.value
+    computed, nominations, hidden = _compute(category)
+    context = {
+        "category": category,
+        "nominations": {n.id: n for n in nominations},
+        "by": by,
+        "aggregate_labels": AGGREGATE_LABELS,
+        "hidden_count": len(hidden),
+        "results": None,
+        "show_nominee": _nominee_shown(category),
+    }
+    if computed is not None:
+        visible = _visible_only(computed, {n.id for n in nominations})
+        references = {n.id: n.reference for n in nominations}
+        reviewer_names = {u.id: u.name for u in _people(visible.reviewers).values()}
+        context.update(
+            results=computed,
+            ranking=computed.ranking(by),
+            reviewer_names={u.id: u.name for u in _people(_all_reviewers(computed)).values()},
+            # Plain SVG built by results.py with every text escaped: markup, not script.
+            distribution_svg=Markup(  # noqa: S704
+                scoring.svg_distribution(
+                    visible, reviewer_names=reviewer_names, nominee_names=references
+                )
+            ),
+            ranking_svg=Markup(  # noqa: S704
+                scoring.svg_ranking(visible, by=by, nominee_names=references)
+            ),
+        )
+    return render_template("committee/results.html", **context)
+
+
+def _all_reviewers(results: scoring.CategoryResults) -> set[int]:
+    return {rid for result in results.nominations.values() for rid in result.totals}
+
+
+def _export_table(category: Category) -> tuple[list[str], list[list]]:
+    hidden = _hidden_nominations(category)
+    criteria = list(category.criteria)
+    show_nominee = _nominee_shown(category)
+    header = [
+        str(_l("Reference")),
+        *([str(_l("Nominee"))] if show_nominee else []),
+        str(_l("Reviewer")),
+        str(_l("Reviewer email")),
+        str(_l("Submitted (UTC)")),
+        *[f"{c.title} ({c.scale_min}–{c.scale_max}, ×{c.weight:g})" for c in criteria],
+        str(_l("Weighted total (0–100)")),
+        str(_l("Comments")),
+    ]
+    scale = [scoring.Criterion(c.id, c.weight, c.scale_min, c.scale_max) for c in criteria]
+    reviews = _submitted_reviews(category, hidden)
+    nominations = {
+        n.id: n
+        for n in db.session.execute(
+            select(Nomination).where(Nomination.id.in_({a.nomination_id for _r, a in reviews}))
+        ).scalars()
+    }
+    people = _people({a.reviewer_id for _r, a in reviews})
+    rows = []
+    for review, assignment in sorted(
+        reviews,
+        key=lambda item: (
+            nominations[item[1].nomination_id].number,
+            people[item[1].reviewer_id].name,
+        ),
+    ):
+        nomination = nominations[assignment.nomination_id]
+        reviewer = people[assignment.reviewer_id]
+        scores = {score.criterion_id: score.value for score in review.scores}
+        try:
+            total = round(scoring.weighted_total(scores, scale), 2) if scale else ""
+        except ValueError:
+            total = ""
+        rows.append(
+            [
+                nomination.reference,
+                *([nomination.nominee_name] if show_nominee else []),
+                reviewer.name,
+                reviewer.email,
+                review.submitted_at.strftime("%Y-%m-%d %H:%M") if review.submitted_at else "",
+                *[scores.get(c.id, "") for c in criteria],
+                total,
+                review.comments,
+            ]
+        )
+    return header, rows
+
+
+def _download(data: bytes, mimetype: str, name: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers.set("Content-Disposition", "attachment", filename=name)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _export_name(category: Category, extension: str) -> str:
+    return f"{category.edition.code}-{category.organisation.short_name}-scores.{extension}"
+
+
+@bp.get("/<int:category_id>/results.csv")
+@login_required
+def results_csv(category_id: int):
+    category = _results_category(category_id)
+    header, rows = _export_table(category)
+    return _download(
+        exports.to_csv(header, rows), "text/csv; charset=utf-8", _export_name(category, "csv")
+    )
+
+
+@bp.get("/<int:category_id>/results.xlsx")
+@login_required
+def results_xlsx(category_id: int):
+    category = _results_category(category_id)
+    header, rows = _export_table(category)
+    data = exports.to_xlsx(header, rows, title=str(_l("Scores")))
+    return _download(data, XLSX_TYPE, _export_name(category, "xlsx"))

@@ -1,0 +1,350 @@
+"""The committee reviewer's pages: assignments, scoring, bids, conflicts, languages and topics.
+
+Everything about a nomination is answered with 404 to anyone who may not review it, so that
+ids reveal nothing; what a reviewer sees of a nomination goes through ``reviews.blind_view``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from wtforms import HiddenField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from .. import conflicts, permissions, reviews, uploads
+from ..errors import keeps_input_on_csrf_failure
+from ..extensions import db
+from ..forms import Form
+from ..i18n import LANGUAGES
+from ..models import Attachment, BidLevel, Category, Nomination
+from .helpers import get_or_404, require
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+
+class ScoreForm(Form):
+    version = HiddenField()
+    comments = TextAreaField(
+        _l("Comments (optional)"),
+        validators=[Optional(), Length(max=reviews.MAX_COMMENTS)],
+        description=_l(
+            "Seen by the committee chair and the category’s administrators, never by other "
+            "reviewers or the nominee."
+        ),
+    )
+    save_draft = SubmitField(_l("Save draft"))
+    submit_review = SubmitField(_l("Submit review"))
+
+
+class ProfileForm(Form):
+    submit = SubmitField(_l("Save your profile"))
+
+
+class BidsForm(Form):
+    submit = SubmitField(_l("Save your bids"))
+
+
+class ConflictForm(Form):
+    reason = TextAreaField(
+        _l("Why you cannot judge this nomination fairly"),
+        validators=[
+            DataRequired(_l("Say briefly why, for example “former colleague”.")),
+            Length(max=2000),
+        ],
+        description=_l(
+            "The category’s administrators read this. The nomination then leaves your list."
+        ),
+    )
+    submit = SubmitField(_l("Declare the conflict"))
+
+
+BID_CHOICES = [
+    ("", _l("No preference")),
+    (BidLevel.EAGER.value, _l("Eager")),
+    (BidLevel.WILLING.value, _l("Willing")),
+    (BidLevel.NOT_WILLING.value, _l("Not willing")),
+]
+
+
+# --- Lookups -------------------------------------------------------------------------------
+
+
+def _reviewable(nomination_id: int) -> tuple[Nomination, Any]:
+    """The nomination and this reviewer's assignment; 404 to anyone who may not review it."""
+    nomination = db.session.get(Nomination, nomination_id)
+    if nomination is None or not permissions.can_review_nomination(current_user, nomination):
+        abort(404)
+    assignment = reviews.assignment_for(current_user, nomination)
+    if assignment is None:
+        abort(404)
+    return nomination, assignment
+
+
+def _committee_nomination(nomination_id: int) -> Nomination:
+    """A nomination this committee member may see the reference of (to declare a conflict)."""
+    nomination = db.session.get(Nomination, nomination_id)
+    if nomination is None or not (
+        reviews.may_bid(current_user, nomination)
+        or permissions.can_review_nomination(current_user, nomination)
+    ):
+        abort(404)
+    return nomination
+
+
+def _committee_category(category_id: int) -> Category:
+    category = get_or_404(Category, category_id)
+    require(permissions.committee_role(current_user, category) is not None, hide=True)
+    return category
+
+
+# --- Dashboard and profile -----------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def index():
+    return render_template("review/index.html", committees=reviews.committee_work(current_user))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+@keeps_input_on_csrf_failure
+def profile():
+    require(bool(permissions.committee_categories(current_user)))
+    form = ProfileForm()
+    chosen_languages = list(current_user.review_languages or [])
+    chosen_topics = list(current_user.review_topics or [])
+    problem = None
+    status = 200
+    if request.method == "POST":
+        chosen_languages = request.form.getlist("languages")
+        chosen_topics = request.form.getlist("topics")
+        if form.validate_on_submit():
+            try:
+                reviews.update_reviewer_profile(current_user, chosen_languages, chosen_topics)
+            except reviews.ReviewError as exc:
+                db.session.rollback()
+                problem, status = str(exc), 400
+            else:
+                db.session.commit()
+                flash(_("Your languages and topics are saved."), "success")
+                return redirect(url_for("review.profile"))
+        else:
+            status = 400
+    return (
+        render_template(
+            "review/profile.html",
+            form=form,
+            topics=reviews.known_topics(current_user),
+            chosen_languages=chosen_languages,
+            chosen_topics=chosen_topics,
+            problem=problem,
+            all_languages=LANGUAGES,
+        ),
+        status,
+    )
+
+
+# --- Bids ----------------------------------------------------------------------------------
+
+
+@bp.route("/categories/<int:category_id>/bids", methods=["GET", "POST"])
+@login_required
+@keeps_input_on_csrf_failure
+def bids(category_id: int):
+    category = _committee_category(category_id)
+    form = BidsForm()
+    rows = reviews.biddable_nominations(current_user, category)
+    problems: dict[int, str] = {}
+    if request.method == "POST" and form.validate_on_submit():
+        changed = 0
+        for nomination, level in rows:
+            wanted = request.form.get(f"bid-{nomination.id}", "")
+            if wanted == (level.value if level else ""):
+                continue
+            try:
+                reviews.set_bid(current_user, nomination, wanted or None)
+                changed += 1
+            except reviews.ReviewError as exc:
+                problems[nomination.id] = str(exc)
+        if problems:
+            db.session.rollback()
+            flash(_("Nothing was saved. Check the bids marked below."), "danger")
+        else:
+            db.session.commit()
+            flash(
+                _("Your bids are saved.") if changed else _("Your bids were already up to date."),
+                "success",
+            )
+            return redirect(url_for("review.bids", category_id=category.id))
+        db.session.expire_all()  # show what is stored, not what was tried
+    return (
+        render_template(
+            "review/bids.html",
+            category=category,
+            form=form,
+            rows=reviews.bid_rows(current_user, category),
+            problems=problems,
+            bid_choices=BID_CHOICES,
+            closed=reviews.reviews_closed(category),
+        ),
+        400 if problems else 200,
+    )
+
+
+# --- Scoring -------------------------------------------------------------------------------
+
+
+def _typed_scores(criteria) -> dict[int, str]:
+    return {c.id: request.form.get(f"c-{c.id}", "") for c in criteria}
+
+
+def _stored_scores(review) -> dict[int, str]:
+    if review is None:
+        return {}
+    return {score.criterion_id: str(score.value) for score in review.scores}
+
+
+def _render_score(nomination, assignment, form, chosen, problems=None, unsaved=None, status=200):
+    review = assignment.review
+    category = nomination.category
+    return (
+        render_template(
+            "review/score.html",
+            view=reviews.blind_view(nomination, current_user),
+            category=category,
+            criteria=category.criteria,
+            review=review,
+            form=form,
+            chosen=chosen,
+            problems=problems or {},
+            unsaved=unsaved,
+            closed=reviews.reviews_closed(category),
+        ),
+        status,
+    )
+
+
+@bp.route("/nominations/<int:nomination_id>", methods=["GET", "POST"])
+@login_required
+@keeps_input_on_csrf_failure
+def score(nomination_id: int):
+    nomination, assignment = _reviewable(nomination_id)
+    criteria = nomination.category.criteria
+    form = ScoreForm()
+    if request.method == "GET":
+        form.version.data = str(reviews.review_version(assignment.review))
+        form.comments.data = assignment.review.comments if assignment.review else ""
+        return _render_score(nomination, assignment, form, _stored_scores(assignment.review))
+
+    typed = _typed_scores(criteria)
+    if not form.validate_on_submit():
+        return _render_score(nomination, assignment, form, typed, status=400)
+    version = form.version.data or ""
+    submit = bool(form.submit_review.data)
+    try:
+        problems = reviews.save_review(
+            assignment,
+            typed,
+            form.comments.data or "",
+            int(version) if version.isdigit() else None,
+            submit,
+            current_user,
+        )
+    except reviews.ReviewConflict as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        nomination, assignment = _reviewable(nomination_id)
+        unsaved = {
+            "scores": [(c.title, typed.get(c.id) or "—") for c in criteria],
+            "comments": form.comments.data or "",
+        }
+        fresh = ScoreForm(formdata=None)
+        fresh.version.data = str(reviews.review_version(assignment.review))
+        fresh.comments.data = assignment.review.comments if assignment.review else ""
+        stored = _stored_scores(assignment.review)
+        return _render_score(nomination, assignment, fresh, stored, unsaved=unsaved, status=409)
+    except reviews.ReviewError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return redirect(url_for("review.score", nomination_id=nomination_id))
+    if problems:
+        db.session.rollback()
+        return _render_score(nomination, assignment, form, typed, problems=problems, status=400)
+    db.session.commit()
+    if submit:
+        flash(
+            _(
+                "Your review of %(ref)s is submitted. You can still revise it until reviews close.",
+                ref=nomination.reference,
+            ),
+            "success",
+        )
+        return redirect(url_for("review.index"))
+    flash(_("Your draft is saved. Submit the review when every criterion has a score."), "info")
+    return redirect(url_for("review.score", nomination_id=nomination_id))
+
+
+@bp.get("/nominations/<int:nomination_id>/attachments/<int:attachment_id>")
+@login_required
+def download(nomination_id: int, attachment_id: int):
+    nomination, _assignment = _reviewable(nomination_id)
+    shown = reviews.blind_view(nomination, current_user).file(attachment_id)
+    attachment = db.session.get(Attachment, attachment_id)
+    if shown is None or attachment is None:
+        abort(404)
+    path = uploads.stored_path(attachment)
+    if not path.exists():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=shown.content_type,
+        as_attachment=True,
+        download_name=shown.name,
+        max_age=0,
+        etag=False,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- Conflicts -----------------------------------------------------------------------------
+
+
+@bp.route("/nominations/<int:nomination_id>/conflict", methods=["GET", "POST"])
+@login_required
+@keeps_input_on_csrf_failure
+def conflict(nomination_id: int):
+    nomination = _committee_nomination(nomination_id)
+    form = ConflictForm()
+    if form.validate_on_submit():
+        try:
+            conflicts.declare(current_user, nomination, form.reason.data or "")
+        except conflicts.ConflictError as exc:
+            db.session.rollback()
+            form.reason.errors = [str(exc)]
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Your conflict with %(ref)s is recorded. It no longer appears among your "
+                    "nominations, and the category’s administrators have been told.",
+                    ref=nomination.reference,
+                ),
+                "success",
+            )
+            return redirect(url_for("review.index"))
+    return (
+        render_template(
+            "review/conflict.html",
+            form=form,
+            view=reviews.blind_view(nomination, current_user),
+            category=nomination.category,
+        ),
+        400 if form.errors else 200,
+    )
