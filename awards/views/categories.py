@@ -29,17 +29,11 @@ from ..models import (
     QuestionKind,
 )
 from ..questions import KIND_LABELS
-from .helpers import get_or_404, require, rule_required
+from .helpers import get_or_404, managed_category, require, rule_required
 
 bp = Blueprint("categories", __name__, url_prefix="/manage/categories")
 
 MOVES = {"up": -1, "down": 1}
-
-
-def _category(category_id: int) -> Category:
-    category = get_or_404(Category, category_id)
-    require(permissions.can_manage_category(current_user, category))
-    return category
 
 
 def _question(category: Category, question_id: int) -> Question:
@@ -112,7 +106,7 @@ def new(organisation_id: int):
 @bp.get("/<int:category_id>")
 @login_required
 def overview(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     return render_template(
         "categories/overview.html",
         category=category,
@@ -129,7 +123,7 @@ def overview(category_id: int):
 @login_required
 @keeps_input_on_csrf_failure
 def edit(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     form = CategoryForm(obj=category if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
@@ -154,7 +148,7 @@ def edit(category_id: int):
 @bp.get("/<int:category_id>/form")
 @login_required
 def form_builder(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     return render_template(
         "categories/form_builder.html",
         category=category,
@@ -183,7 +177,7 @@ def _question_page(category: Category, form: QuestionForm, kind: QuestionKind, q
 @login_required
 @keeps_input_on_csrf_failure
 def new_question(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     kind = request.args.get("kind", "")
     if not kind:  # the builder lists the kinds to choose from
         return redirect(url_for("categories.form_builder", category_id=category.id))
@@ -208,7 +202,7 @@ def new_question(category_id: int):
 @login_required
 @keeps_input_on_csrf_failure
 def edit_question(category_id: int, question_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     question = _question(category, question_id)
     form = QuestionForm(obj=question if request.method == "GET" else None)
     if request.method == "GET":
@@ -231,7 +225,7 @@ def edit_question(category_id: int, question_id: int):
 @bp.route("/<int:category_id>/questions/<int:question_id>/remove", methods=["GET", "POST"])
 @login_required
 def remove_question(category_id: int, question_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     question = _question(category, question_id)
     form = ConfirmForm()
     if form.validate_on_submit():
@@ -254,7 +248,7 @@ def remove_question(category_id: int, question_id: int):
 @bp.post("/<int:category_id>/questions/<int:question_id>/move/<direction>")
 @login_required
 def move_question(category_id: int, question_id: int, direction: str):
-    category = _category(category_id)
+    category = managed_category(category_id)
     question = _question(category, question_id)
     if direction not in MOVES:
         abort(404)
@@ -274,7 +268,7 @@ def move_question(category_id: int, question_id: int, direction: str):
 @bp.get("/<int:category_id>/preview")
 @login_required
 def preview(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     return render_template(
         "categories/preview.html",
         category=category,
@@ -288,7 +282,7 @@ def preview(category_id: int):
 @bp.get("/<int:category_id>/rubric")
 @login_required
 def rubric(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     total = sum(c.weight for c in category.criteria)
     return render_template(
         "categories/rubric.html",
@@ -315,7 +309,7 @@ def _criterion_page(category: Category, form: CriterionForm, criterion=None):
 @login_required
 @keeps_input_on_csrf_failure
 def new_criterion(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     form = CriterionForm()
     if form.validate_on_submit():
         try:
@@ -332,7 +326,7 @@ def new_criterion(category_id: int):
 @login_required
 @keeps_input_on_csrf_failure
 def edit_criterion(category_id: int, criterion_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     criterion = _criterion(category, criterion_id)
     form = CriterionForm(obj=criterion if request.method == "GET" else None)
     if form.validate_on_submit():
@@ -350,7 +344,7 @@ def edit_criterion(category_id: int, criterion_id: int):
 @bp.route("/<int:category_id>/criteria/<int:criterion_id>/remove", methods=["GET", "POST"])
 @login_required
 def remove_criterion(category_id: int, criterion_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     criterion = _criterion(category, criterion_id)
     form = ConfirmForm()
     if form.validate_on_submit():
@@ -373,7 +367,7 @@ def remove_criterion(category_id: int, criterion_id: int):
 @bp.post("/<int:category_id>/criteria/<int:criterion_id>/move/<direction>")
 @login_required
 def move_criterion(category_id: int, criterion_id: int, direction: str):
-    category = _category(category_id)
+    category = managed_category(category_id)
     criterion = _criterion(category, criterion_id)
     if direction not in MOVES:
         abort(404)
@@ -396,7 +390,7 @@ def move_criterion(category_id: int, criterion_id: int, direction: str):
 @bp.post("/<int:category_id>/submit")
 @login_required
 def submit(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     if ConfirmForm().validate_on_submit():
         try:
             rules.submit_for_approval(category, current_user)
@@ -415,7 +409,7 @@ def submit(category_id: int):
 @bp.post("/<int:category_id>/take-back")
 @login_required
 def take_back(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     if ConfirmForm().validate_on_submit():
         try:
             rules.take_back(category, current_user)

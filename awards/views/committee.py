@@ -32,7 +32,7 @@ from ..models import (
     RoleGrant,
     User,
 )
-from .helpers import get_or_404, require
+from .helpers import get_or_404, managed_category, require
 
 bp = Blueprint("committee", __name__, url_prefix="/manage/categories")
 
@@ -69,12 +69,6 @@ class ReviewSettingsForm(Form):
             "close. Leave empty for no reminders."
         ),
     )
-
-
-def _category(category_id: int) -> Category:
-    category = get_or_404(Category, category_id)
-    require(permissions.can_manage_category(current_user, category))
-    return category
 
 
 # --- Committee -----------------------------------------------------------------------------
@@ -127,7 +121,7 @@ def _render_committee(category: Category, form: ReviewSettingsForm):
 @bp.get("/<int:category_id>/committee")
 @login_required
 def members(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     form = ReviewSettingsForm(
         data={
             "topics": "\n".join(category.topics or []),
@@ -142,7 +136,7 @@ def members(category_id: int):
 @login_required
 @keeps_input_on_csrf_failure
 def settings(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     form = ReviewSettingsForm()
     if not form.validate_on_submit():
         return _render_committee(category, form), 400
@@ -174,7 +168,7 @@ def _seat(category: Category, grant_id: int) -> RoleGrant:
 @login_required
 def change_role(category_id: int, grant_id: int):
     """Name a reviewer chair, or make a chair an ordinary reviewer again."""
-    category = _category(category_id)
+    category = managed_category(category_id)
     grant = _seat(category, grant_id)
     role = Role.CHAIR if request.form.get("role") == Role.CHAIR.value else Role.REVIEWER
     require(permissions.can_invite(current_user, role, category=category))
@@ -222,7 +216,7 @@ def _people(ids) -> dict[int, User]:
 @bp.get("/<int:category_id>/assignments")
 @login_required
 def assignments(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     nominations, assigned, conflicted = _assignment_rows(category)
     members = {seat.user_id: seat for seat in _seats(category)}
     people = _people(
@@ -251,7 +245,7 @@ def _ids(name: str) -> list[int]:
 @login_required
 def change_assignments(category_id: int):
     """Add or remove the chosen reviewers on the chosen nominations (bulk or one by one)."""
-    category = _category(category_id)
+    category = managed_category(category_id)
     back = redirect(url_for("committee.assignments", category_id=category.id))
     if not ConfirmForm().validate_on_submit():
         flash(_("The form expired; please try again."), "danger")
@@ -302,7 +296,7 @@ def change_assignments(category_id: int):
 @login_required
 def plan(category_id: int):
     """Compute the automatic assignment and show it for approval; nothing is assigned yet."""
-    category = _category(category_id)
+    category = managed_category(category_id)
     if not ConfirmForm().validate_on_submit():
         flash(_("The form expired; please try again."), "danger")
         return redirect(url_for("committee.assignments", category_id=category.id))
@@ -323,7 +317,7 @@ def plan(category_id: int):
 @bp.post("/<int:category_id>/assignments/approve")
 @login_required
 def approve(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     back = redirect(url_for("committee.assignments", category_id=category.id))
     if not ConfirmForm().validate_on_submit():
         flash(_("The form expired; please compute the proposal again."), "danger")

@@ -27,6 +27,16 @@ def require(allowed: bool, *, hide: bool = False) -> None:
         abort(404 if hide else 403)
 
 
+def managed_category(category_id: int):
+    """The category if the signed-in person may manage it: 404 if missing, 403 otherwise."""
+    from .. import permissions
+    from ..models import Category
+
+    category = get_or_404(Category, category_id)
+    require(permissions.can_manage_category(current_user, category))
+    return category
+
+
 def rule_required(rule: Callable[[Any], bool]) -> Callable:
     """A view for signed-in people that a platform-wide rule (no object) allows."""
 

@@ -22,18 +22,12 @@ from ..errors import keeps_input_on_csrf_failure
 from ..extensions import db
 from ..forms_screening import STATE_LABELS, NominationFilterForm, ScreeningForm
 from ..models import Category, Nomination, utcnow
-from .helpers import get_or_404, page_number, require
+from .helpers import managed_category, page_number, require
 
 bp = Blueprint("screening", __name__, url_prefix="/manage/categories")
 
 PER_PAGE = 50
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _category(category_id: int) -> Category:
-    category = get_or_404(Category, category_id)
-    require(permissions.can_manage_category(current_user, category))
-    return category
 
 
 def _nomination(category: Category, nomination_id: int) -> Nomination:
@@ -46,7 +40,7 @@ def _nomination(category: Category, nomination_id: int) -> Nomination:
 @bp.get("/<int:category_id>/nominations")
 @login_required
 def nominations_table(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     table = screening.TableQuery.from_args(request.args)
     form = NominationFilterForm(request.args)
     form.set_choices(screening.countries_in(category))
@@ -85,7 +79,7 @@ def _render_nomination(category: Category, nomination: Nomination, form: Screeni
 @bp.get("/<int:category_id>/nominations/<int:nomination_id>")
 @login_required
 def nomination(category_id: int, nomination_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     nomination = _nomination(category, nomination_id)
     form = ScreeningForm()
     if nomination.state.value in ("eligible", "ineligible"):
@@ -98,7 +92,7 @@ def nomination(category_id: int, nomination_id: int):
 @login_required
 @keeps_input_on_csrf_failure
 def screen(category_id: int, nomination_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     nomination = _nomination(category, nomination_id)
     require(permissions.can_screen_nomination(current_user, nomination))
     form = ScreeningForm()
@@ -147,7 +141,7 @@ def _download(data: bytes, mimetype: str, name: str) -> Response:
 @bp.get("/<int:category_id>/nominations.csv")
 @login_required
 def export_csv(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     data = exports.to_csv(screening.export_header(category), screening.export_rows(category))
     return _download(
         data, "text/csv; charset=utf-8", screening.export_name(category, "nominations.csv")
@@ -157,7 +151,7 @@ def export_csv(category_id: int):
 @bp.get("/<int:category_id>/nominations.xlsx")
 @login_required
 def export_xlsx(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     data = exports.to_xlsx(screening.export_header(category), screening.export_rows(category))
     return _download(data, XLSX_TYPE, screening.export_name(category, "nominations.xlsx"))
 
@@ -165,7 +159,7 @@ def export_xlsx(category_id: int):
 @bp.get("/<int:category_id>/attachments.zip")
 @login_required
 def export_attachments(category_id: int):
-    category = _category(category_id)
+    category = managed_category(category_id)
     archive = exports.attachments_zip(screening.attachment_groups(category))
     archive.seek(0, 2)
     size = archive.tell()
