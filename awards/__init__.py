@@ -107,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
         dashboard,
         manage,
         nominate,
+        outbox,
         public,
         review,
         screening,
@@ -123,4 +124,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(screening.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(secretariat.bp)
+    app.register_blueprint(outbox.bp)
     app.register_blueprint(committee.bp)

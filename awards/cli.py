@@ -27,10 +27,11 @@ def outbox_send(batch: int) -> None:
         total.retried += report.retried
         total.failed += report.failed
         total.reset += report.reset
+        total.errors += report.errors
         if report.handled < batch or report.retried or report.failed:
             break
     click.echo(f"sent {total.sent}, to retry {total.retried}, failed {total.failed}")
-    for error in report.errors[:20]:
+    for error in total.errors[:20]:
         click.echo(f"  {error}", err=True)
 
 

@@ -118,7 +118,7 @@ def test_outbox_send_command_delivers(app, loaded, smtp):
 
 def test_every_page_renders_with_the_demo_data(app, loaded, browser):
     """Each GET page, with real demo objects in its URL, answers the Secretariat without error."""
-    from awards.models import Criterion, Edition, Question
+    from awards.models import Criterion, Edition, OutboxMessage, Question
 
     browser.login("secretariat@example.org", demo.DEMO_PASSWORD)
     category = db.session.execute(
@@ -139,6 +139,7 @@ def test_every_page_renders_with_the_demo_data(app, loaded, browser):
         "criterion_id": db.session.scalar(
             select(Criterion.id).where(Criterion.category_id == category.id).limit(1)
         ),
+        "message_id": db.session.scalar(select(OutboxMessage.id).limit(1)) or 1,
         "code": category.edition.code,
         "slug": category.slug,
     }

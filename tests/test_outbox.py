@@ -149,3 +149,48 @@ def test_messages_stuck_in_sending_are_requeued():
 @pytest.mark.parametrize(("attempts", "seconds"), [(1, 30), (2, 60), (3, 120), (20, 6 * 3600)])
 def test_retry_delay_doubles_and_is_capped(attempts, seconds):
     assert outbox.retry_delay(attempts) == timedelta(seconds=seconds)
+
+
+def test_retry_and_cancel_are_audited_rules(app):
+    from awards.models import AuditEvent
+
+    actor = _user("sec@example.org")
+    queue("notice:a", to="a@example.org")
+    queue("notice:b", to="b@example.org")
+    db.session.commit()
+    first, second = db.session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars()
+    first.state, first.attempts = OutboxState.FAILED, 8
+    db.session.commit()
+
+    outbox.retry(first, actor)
+    outbox.cancel(second, actor)
+    db.session.commit()
+    assert (first.state, first.attempts) == (OutboxState.QUEUED, 8)
+    assert first.next_attempt_at <= utcnow()
+    assert second.state is OutboxState.CANCELLED
+    actions = db.session.execute(
+        select(AuditEvent.action, AuditEvent.object_id, AuditEvent.actor_id).order_by(AuditEvent.id)
+    ).all()
+    assert [tuple(a) for a in actions] == [
+        ("outbox.retried", first.id, actor.id),
+        ("outbox.cancelled", second.id, actor.id),
+    ]
+    # Wrong states are refused, and change nothing.
+    with pytest.raises(outbox.OutboxError, match="Only a failed email can be retried"):
+        outbox.retry(second, actor)
+    with pytest.raises(outbox.OutboxError, match="Only a queued email can be cancelled"):
+        outbox.cancel(second, actor)
+    assert second.state is OutboxState.CANCELLED
+    # A cancelled message is never claimed.
+    assert [m.key for m in outbox.claim(10)] == ["notice:a"]
+
+
+def test_send_command_delivers_what_is_due(app, smtp):
+    for number in range(3):
+        queue(f"notice:cli{number}", to=f"cli{number}@example.org")
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["outbox", "send", "--batch", "2"])
+    assert result.exit_code == 0, result.output
+    assert "sent 3, to retry 0, failed 0" in result.output
+    assert len(smtp.messages) == 3
+    assert count(OutboxState.SENT) == 3

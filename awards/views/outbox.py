@@ -1,0 +1,110 @@
+"""The Secretariat's outbox page: every email by state, each one rendered, retry and cancel."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import defer
+
+from .. import outbox as rules
+from .. import permissions
+from ..extensions import db
+from ..forms import ConfirmForm
+from ..models import OutboxMessage, OutboxState
+from .helpers import get_or_404, page_number, rule_required
+
+bp = Blueprint("outbox", __name__, url_prefix="/secretariat/outbox")
+
+PER_PAGE = 50
+STATES = [state.value for state in OutboxState]
+
+
+@bp.get("/")
+@rule_required(permissions.is_secretariat)
+def index():
+    state = request.args.get("state", "")
+    if state not in STATES:
+        state = ""
+    counts = dict(
+        db.session.execute(
+            select(OutboxMessage.state, func.count(OutboxMessage.id)).group_by(OutboxMessage.state)
+        ).all()
+    )
+    # Newest first (ids only grow); the bodies are left in the database until a message opens.
+    query = (
+        select(OutboxMessage)
+        .options(
+            defer(OutboxMessage.body_text),
+            defer(OutboxMessage.body_html),
+            defer(OutboxMessage.headers),
+        )
+        .order_by(OutboxMessage.id.desc())
+    )
+    if state:
+        query = query.where(OutboxMessage.state == OutboxState(state))
+    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
+    return render_template(
+        "outbox/index.html",
+        page=page,
+        state=state,
+        counts={value: counts.get(OutboxState(value), 0) for value in STATES},
+        total=sum(counts.values()),
+        form=ConfirmForm(),
+    )
+
+
+@bp.get("/<int:message_id>")
+@rule_required(permissions.is_secretariat)
+def message(message_id: int):
+    return render_template(
+        "outbox/message.html", message=get_or_404(OutboxMessage, message_id), form=ConfirmForm()
+    )
+
+
+@bp.post("/<int:message_id>/retry")
+@rule_required(permissions.is_secretariat)
+def retry(message_id: int):
+    return _act(message_id, rules.retry, _("The email is queued again and will be sent shortly."))
+
+
+@bp.post("/<int:message_id>/cancel")
+@rule_required(permissions.is_secretariat)
+def cancel(message_id: int):
+    return _act(message_id, rules.cancel, _("The email is cancelled; it will not be sent."))
+
+
+def _act(message_id: int, action, done: str):
+    message = get_or_404(OutboxMessage, message_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            action(message, current_user)
+        except rules.OutboxError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(done, "success")
+    return redirect(url_for("outbox.message", message_id=message_id))
+
+
+@bp.post("/retry-failed")
+@rule_required(permissions.is_secretariat)
+def retry_failed():
+    if ConfirmForm().validate_on_submit():
+        retried = rules.retry_all_failed(current_user)
+        db.session.commit()
+        if retried:
+            flash(
+                ngettext(
+                    "%(num)d failed email is queued again.",
+                    "%(num)d failed emails are queued again.",
+                    retried,
+                ),
+                "success",
+            )
+        else:
+            flash(_("There was no failed email to retry."), "info")
+    return redirect(url_for("outbox.index", state=OutboxState.QUEUED.value))
