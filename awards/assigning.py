@@ -182,15 +182,20 @@ def _conflict_pairs(category: Category) -> set[Pair]:
     return set(rows)
 
 
-def _existing(category: Category) -> dict[Pair, ReviewState | None]:
-    """Every assignment of the category, with the state of its review (None: not started)."""
-    rows = db.session.execute(
+def _existing(
+    category: Category, *, assignable_only: bool = False
+) -> dict[Pair, ReviewState | None]:
+    """The category's assignments (of nominations still in review when ``assignable_only``),
+    with the state of each review (None: not started)."""
+    query = (
         select(Assignment.nomination_id, Assignment.reviewer_id, Review.state)
         .join(Nomination, Nomination.id == Assignment.nomination_id)
         .outerjoin(Review, Review.assignment_id == Assignment.id)
         .where(Nomination.category_id == category.id)
-    ).all()
-    return {(nid, rid): state for nid, rid, state in rows}
+    )
+    if assignable_only:
+        query = query.where(Nomination.state.in_(ASSIGNABLE_STATES))
+    return {(nid, rid): state for nid, rid, state in db.session.execute(query)}
 
 
 def committee_ids(category: Category) -> set[int]:
@@ -589,20 +594,10 @@ def outstanding(category: Category) -> dict[int, int]:
     """Reviewer id -> assigned reviews not yet submitted, for current committee members."""
     members = committee_ids(category)
     counts: dict[int, int] = defaultdict(int)
-    for (_nid, rid), state in _existing_assignable(category).items():
+    for (_nid, rid), state in _existing(category, assignable_only=True).items():
         if rid in members and state is not ReviewState.SUBMITTED:
             counts[rid] += 1
     return dict(counts)
-
-
-def _existing_assignable(category: Category) -> dict[Pair, ReviewState | None]:
-    rows = db.session.execute(
-        select(Assignment.nomination_id, Assignment.reviewer_id, Review.state)
-        .join(Nomination, Nomination.id == Assignment.nomination_id)
-        .outerjoin(Review, Review.assignment_id == Assignment.id)
-        .where(Nomination.category_id == category.id, Nomination.state.in_(ASSIGNABLE_STATES))
-    ).all()
-    return {(nid, rid): state for nid, rid, state in rows}
 
 
 def send_reminders(now: datetime | None = None) -> int:
