@@ -1,6 +1,7 @@
 """The data model. Import models from here."""
 
 from .accounts import Organisation, RoleGrant, User
+from .announcements import AnnouncementSubscriber, NoticeTemplate
 from .audit import AuditEvent
 from .editions import Category, Criterion, Edition, Question
 from .enums import (
@@ -22,6 +23,7 @@ from .reviews import Assignment, Bid, Conflict, Decision, Review, Score
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "AnnouncementSubscriber",
     "Answer",
     "Assignment",
     "Attachment",
@@ -38,6 +40,7 @@ __all__ = [
     "DecisionState",
     "Edition",
     "Nomination",
+    "NoticeTemplate",
     "NominationState",
     "Organisation",
     "OrganisationKind",

@@ -71,6 +71,8 @@ class User(UserMixin, db.Model):
     session_nonce: Mapped[str] = mapped_column(sa.String(32), default=new_session_nonce)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the Secretariat erased this person's personal data (the row stays for counts).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
     grants: Mapped[list[RoleGrant]] = relationship(

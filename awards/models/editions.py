@@ -93,6 +93,9 @@ class Category(db.Model):
     )
     # Next reference number; incremented under a row lock when a nomination is created.
     next_nomination_number: Mapped[int] = mapped_column(default=1)
+    # When the chair sent the proposed winners to the Secretariat; cleared when returned.
+    proposal_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    proposal_comment: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

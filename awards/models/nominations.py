@@ -44,6 +44,8 @@ class Nomination(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the nominee's personal data was erased after the edition.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Optimistic locking: two people saving at once cannot silently overwrite each other.
     version: Mapped[int] = mapped_column(default=1)
 
