@@ -41,7 +41,7 @@ from .models import (
     User,
     utcnow,
 )
-from .outbox import queue_email
+from .outbox import Email, queue_email, queue_emails
 from .urls import external_url
 
 # Nominations that need reviewers: those screened eligible, and those already shortlisted.
@@ -414,20 +414,26 @@ def _notify(category: Category, pairs: list[Pair], now: datetime) -> None:
 
 def _queue_assignment_emails(category, reviewers, per_reviewer, references, stamp) -> None:
     link = _review_link()
+    emails = []
     for reviewer in reviewers:
         refs = sorted(references[nid] for nid in per_reviewer[reviewer.id])
         digest = hashlib.sha256(";".join(refs).encode()).hexdigest()[:12]
-        queue_email(
-            f"assignments:{category.id}:{reviewer.id}:{stamp}:{digest}",
-            "assignments",
-            reviewer.email,
-            language=reviewer.language,
-            reviewer=reviewer,
-            category=category,
-            references=refs,
-            deadline=category.edition.reviews_close_at,
-            link=link,
+        emails.append(
+            Email(
+                f"assignments:{category.id}:{reviewer.id}:{stamp}:{digest}",
+                "assignments",
+                reviewer.email,
+                reviewer.language,
+                context={
+                    "reviewer": reviewer,
+                    "category": category,
+                    "references": refs,
+                    "deadline": category.edition.reviews_close_at,
+                    "link": link,
+                },
+            )
         )
+    queue_emails(emails)
 
 
 def apply(category: Category, proposal_pairs: Iterable[Pair], actor: User | None) -> Change:

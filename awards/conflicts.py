@@ -126,28 +126,34 @@ def refresh_detected(category: Category) -> list[Conflict]:
     few candidate pairs are examined, not committee × nominations.
     """
     members = committee(category)
-    nominations = list(
-        db.session.execute(
-            select(Nomination)
-            .where(
-                Nomination.category_id == category.id,
-                Nomination.state.not_in([NominationState.DRAFT, NominationState.WITHDRAWN]),
-            )
-            .options(joinedload(Nomination.nominator))
-        ).scalars()
-    )
-    index: dict[tuple[str, object], list[Nomination]] = defaultdict(list)
-    for nomination in nominations:
+    # Index plain columns first: loading every nomination as an object costs more than the
+    # whole detection once a category has thousands of them.
+    rows = db.session.execute(
+        select(
+            Nomination.id,
+            Nomination.nominator_id,
+            Nomination.nominee_email,
+            Nomination.nominee_organisation,
+            User.email,
+        )
+        .outerjoin(User, User.id == Nomination.nominator_id)
+        .where(
+            Nomination.category_id == category.id,
+            Nomination.state.not_in([NominationState.DRAFT, NominationState.WITHDRAWN]),
+        )
+    ).all()
+    index: dict[tuple[str, object], list[int]] = defaultdict(list)
+    for nomination_id, nominator_id, nominee_email, nominee_organisation, nominator_email in rows:
         keys = {
-            ("nominator", nomination.nominator_id),
-            ("email", (nomination.nominee_email or "").lower() or None),
-            ("organisation", (nomination.nominee_organisation or "").casefold() or None),
-            ("domain", _domain(nomination.nominee_email)),
-            ("domain", _domain(nomination.nominator.email if nomination.nominator else None)),
+            ("nominator", nominator_id),
+            ("email", (nominee_email or "").lower() or None),
+            ("organisation", (nominee_organisation or "").casefold() or None),
+            ("domain", _domain(nominee_email)),
+            ("domain", _domain(nominator_email)),
         }
         for key in keys:
             if key[1] is not None:
-                index[key].append(nomination)
+                index[key].append(nomination_id)
     known = {
         (reviewer_id, nomination_id)
         for reviewer_id, nomination_id in db.session.execute(
@@ -156,11 +162,11 @@ def refresh_detected(category: Category) -> list[Conflict]:
             .where(Nomination.category_id == category.id)
         )
     }
-    added = []
+    candidates: dict[int, set[int]] = {}
     for reviewer in members:
         organisation = reviewer.organisation.name.casefold() if reviewer.organisation else None
-        candidates = {
-            nomination.id: nomination
+        candidates[reviewer.id] = {
+            nomination_id
             for key in (
                 ("nominator", reviewer.id),
                 ("email", reviewer.email),
@@ -168,11 +174,26 @@ def refresh_detected(category: Category) -> list[Conflict]:
                 ("domain", _domain(reviewer.email)),
             )
             if key[1] is not None
-            for nomination in index.get(key, ())
+            for nomination_id in index.get(key, ())
+            if (reviewer.id, nomination_id) not in known
         }
-        for nomination in candidates.values():
-            if (reviewer.id, nomination.id) in known:
-                continue
+    wanted = set().union(*candidates.values()) if candidates else set()
+    loaded = (
+        {
+            nomination.id: nomination
+            for nomination in db.session.execute(
+                select(Nomination)
+                .where(Nomination.id.in_(wanted))
+                .options(joinedload(Nomination.nominator))
+            ).scalars()
+        }
+        if wanted
+        else {}
+    )
+    added = []
+    for reviewer in members:
+        for nomination_id in sorted(candidates[reviewer.id]):
+            nomination = loaded[nomination_id]
             reason = detect(reviewer, nomination)
             if reason:
                 conflict = Conflict(

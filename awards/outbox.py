@@ -27,7 +27,7 @@ import logging
 import os
 import smtplib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -53,6 +53,30 @@ LONGEST_RETRY = timedelta(hours=6)
 STUCK_AFTER = timedelta(minutes=10)
 
 
+@dataclass
+class Email:
+    """One notice to queue: its key, template, recipient and the template's context."""
+
+    key: str
+    template: str
+    to: str
+    language: str = "en"
+    headers: dict[str, str] | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def render_notice(template: str, language: str, **context: Any) -> tuple[str, str, str]:
+    """Subject (one line), text and HTML bodies of a notice, in the recipient's language.
+
+    The templates are ``email/<template>.subject.txt``, ``.txt`` and ``.html``.
+    """
+    with force_locale(language):
+        subject = render_template(f"email/{template}.subject.txt", **context)
+        body_text = render_template(f"email/{template}.txt", **context)
+        body_html = render_template(f"email/{template}.html", subject=subject, **context)
+    return " ".join(subject.split()), body_text, body_html
+
+
 def queue_email(
     key: str,
     template: str,
@@ -65,8 +89,7 @@ def queue_email(
     """Queue a message unless one with this key exists; returns it if queued.
 
     The row is written at once, in the caller's transaction: it commits or rolls back with the
-    change that causes it. The templates are ``email/<template>.subject.txt``, ``.txt`` and
-    ``.html``, rendered in the recipient's language.
+    change that causes it.
     """
     existing = db.session.execute(
         select(OutboxMessage.id).where(OutboxMessage.key == key)
@@ -76,25 +99,7 @@ def queue_email(
     for pending in db.session.new:  # added by hand earlier in this same transaction
         if isinstance(pending, OutboxMessage) and pending.key == key:
             return None
-    with force_locale(language):
-        subject = render_template(f"email/{template}.subject.txt", **context)
-        body_text = render_template(f"email/{template}.txt", **context)
-        body_html = render_template(f"email/{template}.html", subject=subject, **context)
-    now = utcnow()
-    values = {
-        "key": key,
-        "template": template,
-        "to_address": to,
-        "subject": " ".join(subject.split()),
-        "body_text": body_text,
-        "body_html": body_html,
-        "headers": headers or {},
-        "state": OutboxState.QUEUED,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-        "last_error": "",
-    }
+    email = Email(key, template, to, language, headers, context)
     # Two transactions may queue the same notice at once, both having seen no row above. The
     # unique key decides: the later insert does nothing (on PostgreSQL it waits for the
     # first transaction, then yields) and the caller's transaction goes on unharmed.
@@ -102,10 +107,61 @@ def queue_email(
     # transaction when released if it had not written anything yet.
     return db.session.scalars(
         _insert_statement()
-        .values(values)
+        .values(_row(email, utcnow()))
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(OutboxMessage)
     ).one_or_none()
+
+
+def queue_emails(emails: Iterable[Email]) -> int:
+    """Queue many notices in one statement (announcements, assignments); returns how many.
+
+    Same guarantees as :func:`queue_email`: keys already queued are skipped, in this
+    transaction. One query finds the known keys and one insert writes the rest, instead of
+    two statements per message.
+    """
+    emails = list({email.key: email for email in emails}.values())
+    if not emails:
+        return 0
+    known: set[str] = set()
+    keys = [email.key for email in emails]
+    for start in range(0, len(keys), 500):  # stay under every database's parameter limit
+        known.update(
+            db.session.execute(
+                select(OutboxMessage.key).where(OutboxMessage.key.in_(keys[start : start + 500]))
+            ).scalars()
+        )
+    known.update(p.key for p in db.session.new if isinstance(p, OutboxMessage))
+    now = utcnow()
+    rows = [_row(email, now) for email in emails if email.key not in known]
+    if not rows:
+        return 0
+    # Rows must share their columns for one multi-row insert.
+    inserted = db.session.execute(
+        _insert_statement()
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxMessage.id),
+        rows,
+    ).all()
+    return len(inserted)
+
+
+def _row(email: Email, now: datetime) -> dict[str, Any]:
+    subject, body_text, body_html = render_notice(email.template, email.language, **email.context)
+    return {
+        "key": email.key,
+        "template": email.template,
+        "to_address": email.to,
+        "subject": subject,
+        "body_text": body_text,
+        "body_html": body_html,
+        "headers": email.headers or {},
+        "state": OutboxState.QUEUED,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "last_error": "",
+    }
 
 
 def _insert_statement():
