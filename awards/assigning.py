@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,7 +20,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import insert, select
+from sqlalchemy import String, insert, select, type_coerce
 
 from . import assignment as solver
 from . import audit, conflicts
@@ -173,15 +173,6 @@ def assignable_nominations(category: Category) -> list[Nomination]:
     )
 
 
-def _conflict_pairs(category: Category) -> set[Pair]:
-    rows = db.session.execute(
-        select(Conflict.nomination_id, Conflict.reviewer_id)
-        .join(Nomination, Nomination.id == Conflict.nomination_id)
-        .where(Nomination.category_id == category.id)
-    ).all()
-    return set(rows)
-
-
 def _existing(
     category: Category, *, assignable_only: bool = False
 ) -> dict[Pair, ReviewState | None]:
@@ -217,11 +208,14 @@ def plan(category: Category, *, detect: bool = True) -> Proposal:
     member still holds it, and a started review is never thrown away.
     """
     started = datetime.now(UTC)
-    if detect:
-        conflicts.refresh_detected(category)
-    detected = datetime.now(UTC)
     members = conflicts.committee(category)
     member_ids = {member.id for member in members}
+    conflicted = conflicts.conflict_pairs(category)
+    if detect:
+        known = {(rid, nid) for nid, rid in conflicted}
+        for conflict in conflicts.refresh_detected(category, members, known):
+            conflicted.add((conflict.nomination_id, conflict.reviewer_id))
+    detected = datetime.now(UTC)
     rows = db.session.execute(
         select(Nomination.id, Nomination.reference, Nomination.language, Nomination.topics)
         .where(Nomination.category_id == category.id, Nomination.state.in_(ASSIGNABLE_STATES))
@@ -245,11 +239,13 @@ def plan(category: Category, *, detect: bool = True) -> Proposal:
     ]
     bids: dict[int, dict[int, str]] = defaultdict(dict)
     for rid, nid, level in db.session.execute(
-        select(Bid.reviewer_id, Bid.nomination_id, Bid.level)
+        # The stored string as it is: the solver takes bid values, and skipping the enum
+        # conversion matters for tens of thousands of bids.
+        select(Bid.reviewer_id, Bid.nomination_id, type_coerce(Bid.level, String))
         .join(Nomination, Nomination.id == Bid.nomination_id)
         .where(Nomination.category_id == category.id)
     ).all():
-        bids[rid][nid] = level.value
+        bids[rid][nid] = level
     reviewers = [
         solver.ReviewerInput(
             id=member.id,
@@ -259,7 +255,7 @@ def plan(category: Category, *, detect: bool = True) -> Proposal:
         )
         for member in members
     ]
-    conflict_pairs = [(rid, nid) for nid, rid in _conflict_pairs(category)]
+    conflict_pairs = [(rid, nid) for nid, rid in conflicted]
     read = datetime.now(UTC)
     result = solver.assign_reviewers(
         nominations,
@@ -331,17 +327,20 @@ class Change:
     refused: list[tuple[Pair, str]] = field(default_factory=list)
 
 
+CONFLICTED = _l("The reviewer has a conflict of interest with this nomination.")
+
+
 @dataclass
 class _Facts:
     """What the rules check at write time, read in a few queries."""
 
     nominations: dict[int, str]  # assignable nomination id -> reference
     members: set[int]
-    conflicts: set[Pair]
+    conflicts: set[Pair] | None  # None: checked by the database after writing (see apply)
     existing: dict[Pair, ReviewState | None]
 
     @classmethod
-    def read(cls, category: Category) -> _Facts:
+    def read(cls, category: Category, *, with_conflicts: bool = True) -> _Facts:
         nominations = dict(
             db.session.execute(
                 select(Nomination.id, Nomination.reference).where(
@@ -351,7 +350,10 @@ class _Facts:
             ).all()
         )
         return cls(
-            nominations, committee_ids(category), _conflict_pairs(category), _existing(category)
+            nominations,
+            committee_ids(category),
+            conflicts.conflict_pairs(category) if with_conflicts else None,
+            _existing(category),
         )
 
     def problem(self, pair: Pair) -> str | None:
@@ -360,12 +362,45 @@ class _Facts:
             return str(_l("The nomination is not eligible for review."))
         if reviewer_id not in self.members:
             return str(_l("The person is not on the committee."))
-        if pair in self.conflicts:
-            return str(_l("The reviewer has a conflict of interest with this nomination."))
+        if self.conflicts is not None and pair in self.conflicts:
+            return str(_l(CONFLICTED))
         return None
 
 
-def _insert(category: Category, pairs: list[Pair], actor: User | None) -> None:
+def _stale(facts: _Facts, pair: Pair, problem: str) -> AssigningError:
+    return AssigningError(
+        _l(
+            "The situation changed since this proposal was computed (%(problem)s, for "
+            "example %(ref)s). Nothing was saved; compute the proposal again.",
+            problem=problem.rstrip("."),
+            ref=facts.nominations.get(pair[0], pair[0]),
+        )
+    )
+
+
+def _refuse_conflicted(category: Category, facts: _Facts) -> None:
+    """Raise if an assignment of these nominations meets a conflict (only new ones can)."""
+    found = db.session.execute(
+        select(Assignment.nomination_id, Assignment.reviewer_id)
+        .join(
+            Conflict,
+            (Conflict.nomination_id == Assignment.nomination_id)
+            & (Conflict.reviewer_id == Assignment.reviewer_id),
+        )
+        .join(Nomination, Nomination.id == Assignment.nomination_id)
+        .where(Nomination.category_id == category.id)
+        .limit(1)
+    ).first()
+    if found is not None:
+        raise _stale(facts, (found[0], found[1]), str(CONFLICTED))
+
+
+def _insert(
+    category: Category,
+    pairs: list[Pair],
+    actor: User | None,
+    before_notice: Callable[[], None] | None = None,
+) -> None:
     """Write new assignments in one statement and tell each reviewer once."""
     if not pairs:
         return
@@ -383,6 +418,8 @@ def _insert(category: Category, pairs: list[Pair], actor: User | None) -> None:
             for nid, rid in pairs
         ],
     )
+    if before_notice is not None:
+        before_notice()
     _notify(category, pairs, now)
 
 
@@ -440,8 +477,11 @@ def apply(category: Category, proposal_pairs: Iterable[Pair], actor: User | None
     """Save an approved proposal; refuse all of it if any pair breaks a rule by now.
 
     Pairs assigned meanwhile (a second click on "Approve") are skipped, not doubled.
+    Conflicts are checked by the database once the rows are written (one join instead of
+    reading tens of thousands of conflict pairs); on :class:`AssigningError` the caller
+    rolls back, which removes them again.
     """
-    facts = _Facts.read(category)
+    facts = _Facts.read(category, with_conflicts=False)
     change = Change()
     seen: set[Pair] = set()
     for pair in proposal_pairs:
@@ -456,15 +496,10 @@ def apply(category: Category, proposal_pairs: Iterable[Pair], actor: User | None
         else:
             change.added.append(pair)
     if change.refused:
-        raise AssigningError(
-            _l(
-                "The situation changed since this proposal was computed (%(problem)s, for "
-                "example %(ref)s). Nothing was saved; compute the proposal again.",
-                problem=change.refused[0][1].rstrip("."),
-                ref=facts.nominations.get(change.refused[0][0][0], change.refused[0][0][0]),
-            )
-        )
-    _insert(category, change.added, actor)
+        raise _stale(facts, *change.refused[0])
+    _insert(
+        category, change.added, actor, before_notice=lambda: _refuse_conflicted(category, facts)
+    )
     if change.added:
         audit.record(
             "assignments.saved",

@@ -118,14 +118,21 @@ def committee(category: Category) -> list[User]:
     )
 
 
-def refresh_detected(category: Category) -> list[Conflict]:
+def refresh_detected(
+    category: Category,
+    members: list[User] | None = None,
+    known: set[tuple[int, int]] | None = None,
+) -> list[Conflict]:
     """Record every detectable conflict of the committee with the category's nominations.
 
     Declared conflicts are kept as they are; assignments that a new conflict touches are
     withdrawn. Nominations are indexed by what could link them to a reviewer, so only the
-    few candidate pairs are examined, not committee × nominations.
+    few candidate pairs are examined, not committee × nominations. A caller that has just
+    read the committee or the category's (reviewer id, nomination id) conflict pairs passes
+    them to save reading them twice.
     """
-    members = committee(category)
+    if members is None:
+        members = committee(category)
     # Index plain columns first: loading every nomination as an object costs more than the
     # whole detection once a category has thousands of them.
     rows = db.session.execute(
@@ -154,14 +161,8 @@ def refresh_detected(category: Category) -> list[Conflict]:
         for key in keys:
             if key[1] is not None:
                 index[key].append(nomination_id)
-    known = {
-        (reviewer_id, nomination_id)
-        for reviewer_id, nomination_id in db.session.execute(
-            select(Conflict.reviewer_id, Conflict.nomination_id)
-            .join(Nomination)
-            .where(Nomination.category_id == category.id)
-        )
-    }
+    if known is None:
+        known = {(rid, nid) for nid, rid in conflict_pairs(category)}
     candidates: dict[int, set[int]] = {}
     for reviewer in members:
         organisation = reviewer.organisation.name.casefold() if reviewer.organisation else None
@@ -211,6 +212,16 @@ def refresh_detected(category: Category) -> list[Conflict]:
             "conflicts.detected", category, f"{len(added)} conflicts detected in {category.title}"
         )
     return added
+
+
+def conflict_pairs(category: Category) -> set[tuple[int, int]]:
+    """Every (nomination id, reviewer id) with a conflict in the category, declared or not."""
+    rows = db.session.execute(
+        select(Conflict.nomination_id, Conflict.reviewer_id)
+        .join(Nomination, Nomination.id == Conflict.nomination_id)
+        .where(Nomination.category_id == category.id)
+    )
+    return {(nomination_id, reviewer_id) for nomination_id, reviewer_id in rows}
 
 
 def declare(reviewer: User, nomination: Nomination, reason: str) -> Conflict:
