@@ -412,7 +412,10 @@ def test_withdraw(browser, call):
     browser.post(f"/nominations/{nomination.id}/withdraw")
     db.session.refresh(nomination)
     assert nomination.state is NominationState.WITHDRAWN and nomination.withdrawn_at
-    assert browser.get(f"/nominations/{nomination.id}/edit").status_code == 403
+    # The form is gone; the nominator is sent back to the nomination and told why.
+    page = browser.get(f"/nominations/{nomination.id}/edit", follow_redirects=True)
+    assert page.request.path == f"/nominations/{nomination.id}"
+    assert "no longer a draft" in page.get_data(as_text=True)
 
 
 # --- Privacy -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import IntegerField, TextAreaField
 from wtforms.validators import NumberRange, Optional
 
@@ -30,13 +30,16 @@ from ..models import (
     ReviewState,
     Role,
     RoleGrant,
+    Score,
     User,
 )
-from .helpers import get_or_404, managed_category, require
+from .helpers import ListPage, get_or_404, managed_category, page_number, require
 
 bp = Blueprint("committee", __name__, url_prefix="/manage/categories")
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+RANKING_PER_PAGE = 50
+ASSIGNMENTS_PER_PAGE = 50
 # Nominations whose scores the results report: reviewed ones, decided or not.
 REPORTED_STATES = (
     *assigning.ASSIGNABLE_STATES,
@@ -75,21 +78,22 @@ class ReviewSettingsForm(Form):
 
 
 def _workload(category: Category) -> dict[int, tuple[int, int]]:
-    """Reviewer id -> (reviews submitted, reviews assigned) in the category."""
+    """Reviewer id -> (reviews submitted, reviews assigned) in the category, counted in SQL."""
     rows = db.session.execute(
-        select(Assignment.reviewer_id, Review.state)
+        select(
+            Assignment.reviewer_id,
+            func.count(Review.id).filter(Review.state == ReviewState.SUBMITTED),
+            func.count(Assignment.id),
+        )
         .join(Nomination, Nomination.id == Assignment.nomination_id)
         .outerjoin(Review, Review.assignment_id == Assignment.id)
         .where(
             Nomination.category_id == category.id,
             Nomination.state.in_(assigning.ASSIGNABLE_STATES),
         )
+        .group_by(Assignment.reviewer_id)
     ).all()
-    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for reviewer_id, state in rows:
-        counts[reviewer_id][1] += 1
-        counts[reviewer_id][0] += state is ReviewState.SUBMITTED
-    return {reviewer_id: (done, total) for reviewer_id, (done, total) in counts.items()}
+    return {reviewer_id: (done, total) for reviewer_id, done, total in rows}
 
 
 def _seats(category: Category) -> list[RoleGrant]:
@@ -140,7 +144,7 @@ def settings(category_id: int):
     form = ReviewSettingsForm()
     if not form.validate_on_submit():
         return _render_committee(category, form), 400
-    topics = list(dict.fromkeys(t.strip()[:100] for t in form.topics.data.splitlines()))
+    topics = list(dict.fromkeys(t.strip()[:100] for t in (form.topics.data or "").splitlines()))
     category.topics = [t for t in topics if t][:200]
     category.max_reviews_per_reviewer = form.max_reviews_per_reviewer.data
     category.reminder_interval_days = form.reminder_interval_days.data
@@ -185,25 +189,44 @@ def change_role(category_id: int, grant_id: int):
 # --- Assignments ---------------------------------------------------------------------------
 
 
-def _assignment_rows(category: Category):
-    nominations = assigning.assignable_nominations(category)
+def _assignable_query(category: Category, missing_only: bool):
+    """The nominations to assign, by reference; ``missing_only``: those short of reviewers."""
+    query = (
+        select(Nomination)
+        .where(
+            Nomination.category_id == category.id,
+            Nomination.state.in_(assigning.ASSIGNABLE_STATES),
+        )
+        .order_by(Nomination.number)
+    )
+    if missing_only:
+        assigned = (
+            select(func.count(Assignment.id))
+            .where(Assignment.nomination_id == Nomination.id)
+            .scalar_subquery()
+        )
+        query = query.where(assigned < category.reviewers_per_nomination)
+    return query
+
+
+def _assignment_rows(nominations: list[Nomination]):
+    """The reviewers and conflicts of these nominations (one page of them)."""
+    ids = [nomination.id for nomination in nominations]
     existing = db.session.execute(
         select(Assignment.nomination_id, Assignment.reviewer_id, Review.state)
-        .join(Nomination, Nomination.id == Assignment.nomination_id)
         .outerjoin(Review, Review.assignment_id == Assignment.id)
-        .where(Nomination.category_id == category.id)
+        .where(Assignment.nomination_id.in_(ids))
+        .order_by(Assignment.id)
     ).all()
     assigned: dict[int, list[tuple[int, ReviewState | None]]] = defaultdict(list)
     for nid, rid, state in existing:
         assigned[nid].append((rid, state))
     conflicted: dict[int, list[int]] = defaultdict(list)
     for nid, rid in db.session.execute(
-        select(Conflict.nomination_id, Conflict.reviewer_id)
-        .join(Nomination, Nomination.id == Conflict.nomination_id)
-        .where(Nomination.category_id == category.id)
+        select(Conflict.nomination_id, Conflict.reviewer_id).where(Conflict.nomination_id.in_(ids))
     ).all():
         conflicted[nid].append(rid)
-    return nominations, assigned, conflicted
+    return assigned, conflicted
 
 
 def _people(ids) -> dict[int, User]:
@@ -217,7 +240,15 @@ def _people(ids) -> dict[int, User]:
 @login_required
 def assignments(category_id: int):
     category = managed_category(category_id)
-    nominations, assigned, conflicted = _assignment_rows(category)
+    missing_only = request.args.get("missing") == "1"
+    page = db.paginate(
+        _assignable_query(category, missing_only),
+        page=page_number(),
+        per_page=ASSIGNMENTS_PER_PAGE,
+        error_out=False,
+    )
+    nominations = list(page.items)
+    assigned, conflicted = _assignment_rows(nominations)
     members = {seat.user_id: seat for seat in _seats(category)}
     people = _people(
         {rid for rows in assigned.values() for rid, _state in rows}
@@ -228,6 +259,8 @@ def assignments(category_id: int):
         "committee/assignments.html",
         category=category,
         nominations=nominations,
+        page=page,
+        missing_only=missing_only,
         assigned=assigned,
         conflicted=conflicted,
         members=members,
@@ -393,9 +426,17 @@ def _compute(category: Category):
     ]
     criterion_ids = {c.id for c in criteria}
     # Hidden nominations still count in the reviewers' baselines, so the normalised scores
-    # are the same for everyone who may see them.
+    # are the same for everyone who may see them. Plain rows in one statement, whatever the
+    # number of reviews (loading Review objects with their scores took one per 500 reviews).
     rows = db.session.execute(
-        select(Review, Assignment)
+        select(
+            Review.id,
+            Assignment.reviewer_id,
+            Assignment.nomination_id,
+            Score.criterion_id,
+            Score.value,
+        )
+        .join(Review, Review.id == Score.review_id)
         .join(Assignment, Assignment.id == Review.assignment_id)
         .join(Nomination, Nomination.id == Assignment.nomination_id)
         .where(
@@ -403,20 +444,24 @@ def _compute(category: Category):
             Nomination.state.in_(REPORTED_STATES),
             Review.state == ReviewState.SUBMITTED,
         )
-        .options(db.selectinload(Review.scores))
     ).all()
-    reviews = []
-    for review, assignment in rows:
-        scores = {score.criterion_id: score.value for score in review.scores}
-        if criterion_ids <= set(scores):  # a review predating a new criterion cannot count
-            reviews.append(scoring.Review(assignment.reviewer_id, assignment.nomination_id, scores))
-    assigned_counts: dict[int, int] = defaultdict(int)
-    for (nid,) in db.session.execute(
-        select(Assignment.nomination_id)
-        .join(Nomination, Nomination.id == Assignment.nomination_id)
-        .where(Nomination.category_id == category.id)
-    ).all():
-        assigned_counts[nid] += 1
+    by_review: dict[int, tuple[int, int, dict[int, int]]] = {}
+    for review_id, reviewer_id, nomination_id, criterion_id, value in rows:
+        by_review.setdefault(review_id, (reviewer_id, nomination_id, {}))[2][criterion_id] = value
+    reviews = [
+        scoring.Review(reviewer_id, nomination_id, scores)
+        for reviewer_id, nomination_id, scores in by_review.values()
+        if criterion_ids <= set(scores)  # a review predating a new criterion cannot count
+    ]
+    assigned_counts: dict[int, int] = defaultdict(
+        int,
+        db.session.execute(
+            select(Assignment.nomination_id, func.count(Assignment.id))
+            .join(Nomination, Nomination.id == Assignment.nomination_id)
+            .where(Nomination.category_id == category.id)
+            .group_by(Assignment.nomination_id)
+        ).all(),
+    )
     k = category.reviewers_per_nomination
     if not criteria:
         return None, nominations, hidden
@@ -471,9 +516,16 @@ def results(category_id: int):
         visible = _visible_only(computed, {n.id for n in nominations})
         references = {n.id: n.reference for n in nominations}
         reviewer_names = {u.id: u.name for u in _people(visible.reviewers).values()}
+        ranking = computed.ranking(by)
+        # The chart draws the top of the ranking: the first rows keep their ranks.
+        top = {entry.nomination_id for entry in ranking[:RANKING_PER_PAGE]}
+        charted = replace(
+            visible, nominations={n: r for n, r in visible.nominations.items() if n in top}
+        )
         context.update(
             results=computed,
-            ranking=computed.ranking(by),
+            ranking=ListPage(ranking, page_number(), RANKING_PER_PAGE),
+            charted=len(top),
             reviewer_names={u.id: u.name for u in _people(_all_reviewers(computed)).values()},
             # Plain SVG built by results.py with every text escaped: markup, not script.
             distribution_svg=Markup(  # noqa: S704
@@ -482,7 +534,7 @@ def results(category_id: int):
                 )
             ),
             ranking_svg=Markup(  # noqa: S704
-                scoring.svg_ranking(visible, by=by, nominee_names=references)
+                scoring.svg_ranking(charted, by=by, nominee_names=references)
             ),
         )
     return render_template("committee/results.html", **context)

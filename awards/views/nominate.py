@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from .. import lifecycle, nominations, permissions, uploads
 from ..errors import keeps_input_on_csrf_failure
@@ -15,9 +16,11 @@ from ..extensions import db
 from ..forms import ConfirmForm, NominationForm, StartNominationForm
 from ..i18n import LANGUAGES
 from ..models import Attachment, Category, Edition, Nomination, QuestionKind
-from .helpers import get_or_404
+from .helpers import get_or_404, page_number
 
 bp = Blueprint("nominate", __name__, url_prefix="/nominations")
+
+PER_PAGE = 50
 
 
 def _own_nomination(nomination_id: int) -> Nomination:
@@ -26,6 +29,24 @@ def _own_nomination(nomination_id: int) -> Nomination:
     if nomination is None or not permissions.can_see_nomination(current_user, nomination):
         abort(404)
     return nomination
+
+
+def _editable_nomination(nomination_id: int) -> Nomination:
+    """The nomination if this person may change it now.
+
+    Someone who cannot see it gets 404; its nominator, once it can no longer be changed, is
+    sent back to it with the reason; anyone else who can see it (an administrator) gets 403.
+    """
+    nomination = _own_nomination(nomination_id)
+    if permissions.can_edit_nomination(current_user, nomination):
+        return nomination
+    if permissions.is_nominator(current_user, nomination):
+        flash(
+            _("%(ref)s is no longer a draft, so it cannot be changed.", ref=nomination.reference),
+            "warning",
+        )
+        abort(redirect(url_for("nominate.view", nomination_id=nomination.id)))
+    abort(403)
 
 
 def _nominee_from(form) -> nominations.Nominee:
@@ -114,9 +135,7 @@ def _save_uploads(nomination: Nomination) -> dict[str, str]:
 @login_required
 @keeps_input_on_csrf_failure
 def edit(nomination_id: int):
-    nomination = _own_nomination(nomination_id)
-    if not permissions.can_edit_nomination(current_user, nomination):
-        abort(403)
+    nomination = _editable_nomination(nomination_id)
     form = NominationForm(obj=nomination if request.method == "GET" else None)
     values = nominations.answers_by_question(nomination)
     question_problems: dict[str, str] = {}
@@ -202,9 +221,7 @@ def view(nomination_id: int):
 @bp.post("/<int:nomination_id>/submit")
 @login_required
 def submit(nomination_id: int):
-    nomination = _own_nomination(nomination_id)
-    if not permissions.can_edit_nomination(current_user, nomination):
-        abort(403)
+    nomination = _editable_nomination(nomination_id)
     if ConfirmForm().validate_on_submit():
         try:
             nominations.submit(nomination, current_user)
@@ -227,9 +244,7 @@ def submit(nomination_id: int):
 @bp.post("/<int:nomination_id>/withdraw")
 @login_required
 def withdraw(nomination_id: int):
-    nomination = _own_nomination(nomination_id)
-    if not permissions.can_edit_nomination(current_user, nomination):
-        abort(403)
+    nomination = _editable_nomination(nomination_id)
     if ConfirmForm().validate_on_submit():
         try:
             nominations.withdraw(nomination, current_user)
@@ -248,8 +263,7 @@ def remove_attachment(nomination_id: int, attachment_id: int):
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.nomination_id != nomination.id:
         abort(404)
-    if not permissions.can_edit_nomination(current_user, nomination):
-        abort(403)
+    nomination = _editable_nomination(nomination_id)
     if ConfirmForm().validate_on_submit():
         try:
             nominations.ensure_editable(nomination)
@@ -290,11 +304,13 @@ def download(nomination_id: int, attachment_id: int):
 @bp.get("/")
 @login_required
 def mine():
-    rows = db.session.execute(
+    query = (
         select(Nomination)
         .where(Nomination.nominator_id == current_user.id)
         .join(Category)
         .join(Edition)
-        .order_by(Nomination.created_at.desc())
-    ).scalars()
-    return render_template("nominate/mine.html", nominations=list(rows))
+        .order_by(Nomination.created_at.desc(), Nomination.id.desc())
+        .options(contains_eager(Nomination.category).contains_eager(Category.edition))
+    )
+    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
+    return render_template("nominate/mine.html", nominations=page.items, page=page)
