@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, mail, migrate
@@ -59,16 +60,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https"
         )
 
+    if app.config["PROXY_COUNT"] > 0:
+        hops = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _init_extensions(app)
     _register_blueprints(app)
 
-    from . import cli, cli_reviews, errors, security, templating
+    from . import benchdata, cli, cli_reviews, errors, security, templating
 
     errors.register(app)
     security.register(app)
     templating.register(app)
     cli.register(app)
     cli_reviews.register(app)
+    from . import cli_backup
+
+    cli_backup.register(app)
+    benchdata.register(app)
     return app
 
 
@@ -126,3 +134,16 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(secretariat.bp)
     app.register_blueprint(outbox.bp)
     app.register_blueprint(committee.bp)
+    from .views import winners
+
+    app.register_blueprint(winners.bp)
+    from .views import decisions
+
+    app.register_blueprint(decisions.bp)
+    from .views import privacy
+
+    app.register_blueprint(privacy.bp)
+    from .views import announcements, notices
+
+    app.register_blueprint(notices.bp)
+    app.register_blueprint(announcements.bp)

@@ -23,7 +23,13 @@ ENV_KEYS_STR = (
     "RATELIMIT_STORAGE_URI",
     "BASE_URL",
 )
-ENV_KEYS_INT = ("MAIL_PORT", "MAX_CONTENT_LENGTH", "EMAIL_TOKEN_MAX_AGE", "INVITATION_MAX_AGE")
+ENV_KEYS_INT = (
+    "MAIL_PORT",
+    "MAX_CONTENT_LENGTH",
+    "EMAIL_TOKEN_MAX_AGE",
+    "INVITATION_MAX_AGE",
+    "PROXY_COUNT",
+)
 ENV_KEYS_BOOL = ("MAIL_USE_TLS", "MAIL_USE_SSL", "PRODUCTION", "DEBUG")
 
 # Secret keys that must never reach production: empty, short, or the examples we ship.
@@ -57,6 +63,8 @@ def defaults(instance_path: Path) -> dict:
         "INVITATION_MAX_AGE": 14 * 24 * 3600,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
+        # Catalogues ship inside the package: awards/translations/<lang>/LC_MESSAGES/messages.po
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent / "translations"),
         "BOOTSTRAP_SERVE_LOCAL": True,
         "BOOTSTRAP_BTN_STYLE": "primary",
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -69,6 +77,10 @@ def defaults(instance_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # How many reverse proxies stand in front of the app. Their X-Forwarded-For/-Proto/
+        # -Host headers are trusted only then: otherwise anyone could forge their address and
+        # escape the per-address limits.
+        "PROXY_COUNT": 0,
     }
 
 
