@@ -182,6 +182,7 @@ TABLE: dict[str, Rule] = {
     "secretariat.user": rule(SECRETARIAT),
     "secretariat.revoke_grant": rule(SECRETARIAT),
     "secretariat.audit_log": rule(SECRETARIAT),
+    "secretariat.audit_export": rule(SECRETARIAT),
     "outbox.index": rule(SECRETARIAT),
     "outbox.message": rule(SECRETARIAT),
     "outbox.retry": rule(SECRETARIAT),
@@ -279,6 +280,7 @@ def build_world() -> World:
         "year": edition.year,
         "reference": nomination.reference,
         "filename": "css/app.css",
+        "extension": "csv",
     }
     return World(people, values)
 

@@ -6,12 +6,24 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, request
+from flask import Response, abort, request
 from flask_login import current_user, login_required
 
 from ..extensions import db
 
 T = TypeVar("T")
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download_response(data: bytes, mimetype: str, name: str) -> Response:
+    """A file to save, never to display: private, not cached, its type not second-guessed."""
+    response = Response(data, mimetype=mimetype)
+    response.headers.set("Content-Disposition", "attachment", filename=name)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def get_or_404(model: type[T], object_id: int) -> T:
@@ -54,3 +66,27 @@ def rule_required(rule: Callable[[Any], bool]) -> Callable:
 def page_number() -> int:
     page = request.args.get("page", "1")
     return int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+
+
+class Pager:
+    """Which rows make up one page of ``total``, with what the pager macro reads."""
+
+    def __init__(self, total: int, page: int, per_page: int) -> None:
+        self.total = total
+        self.per_page = per_page
+        self.pages = max(1, -(-total // per_page))
+        self.page = min(max(page, 1), self.pages)
+        self.offset = (self.page - 1) * per_page
+        self.has_prev = self.page > 1
+        self.has_next = self.page < self.pages
+        self.prev_num = self.page - 1 if self.has_prev else None
+        self.next_num = self.page + 1 if self.has_next else None
+        self.items: list = []
+
+
+class ListPage(Pager):
+    """One page of a list computed in Python (a ranking)."""
+
+    def __init__(self, items: list, page: int, per_page: int) -> None:
+        super().__init__(len(items), page, per_page)
+        self.items = items[self.offset : self.offset + per_page]

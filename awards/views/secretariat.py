@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from .. import accounts, administration, permissions
+from .. import accounts, administration, exports, permissions
 from ..errors import keeps_input_on_csrf_failure
 from ..extensions import db
 from ..forms import (
@@ -19,12 +23,24 @@ from ..forms import (
     UserSearchForm,
     UserStatusForm,
 )
-from ..models import AuditEvent, Edition, Organisation, Role, RoleGrant, User
-from .helpers import get_or_404, page_number, rule_required
+from ..models import AuditEvent, Edition, Organisation, Role, RoleGrant, User, utcnow
+from .helpers import XLSX_TYPE, download_response, get_or_404, page_number, rule_required
 
 bp = Blueprint("secretariat", __name__, url_prefix="/secretariat")
 
 PER_PAGE = 50
+# The people list's sort orders, each backed by an index.
+USER_SORTS = {
+    "name": User.name,
+    "email": User.email,
+    "joined": User.created_at,
+}
+ROLE_LABELS = {
+    Role.SECRETARIAT.value: _l("Secretariat"),
+    Role.MEMBER_ADMIN.value: _l("Member administrator"),
+    Role.CHAIR.value: _l("Committee chair"),
+    Role.REVIEWER.value: _l("Committee reviewer"),
+}
 
 
 @bp.get("/")
@@ -123,7 +139,23 @@ def edit_edition(edition_id: int | None = None):
 @rule_required(permissions.can_manage_users)
 def users():
     form = UserSearchForm(request.args)
-    query = select(User).order_by(User.name, User.id)
+    sort = request.args.get("sort", "name")
+    sort = sort if sort in USER_SORTS else "name"
+    descending = request.args.get("dir") == "desc"
+    column = USER_SORTS[sort]
+    # Every person's roles in one more statement, not one per row.
+    query = (
+        select(User)
+        .order_by(column.desc() if descending else column, User.id)
+        .options(
+            selectinload(User.grants).options(
+                joinedload(RoleGrant.organisation), joinedload(RoleGrant.category)
+            )
+        )
+    )
+    role = request.args.get("role", "")
+    if role in {r.value for r in Role}:
+        query = query.where(User.grants.any(RoleGrant.role == Role(role)))
     if form.validate() and form.q.data:
         needle = form.q.data.lower()
         query = query.where(
@@ -133,7 +165,15 @@ def users():
             )
         )
     page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
-    return render_template("secretariat/users.html", form=form, page=page)
+    return render_template(
+        "secretariat/users.html",
+        form=form,
+        page=page,
+        sort=sort,
+        descending=descending,
+        role=role if role in {r.value for r in Role} else "",
+        roles=ROLE_LABELS,
+    )
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -175,16 +215,14 @@ def revoke_grant(grant_id: int):
 # --- Audit trail -------------------------------------------------------------------------
 
 
-@bp.get("/audit")
-@rule_required(permissions.can_view_audit)
-def audit_log():
-    form = AuditFilterForm(request.args)
+def _audit_query(form: AuditFilterForm, oldest: bool):
+    """The audit events the filters select, in the order asked for (page and export alike)."""
     filters = form.data if form.validate() else {}
-    query = (
-        select(AuditEvent)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .options(db.joinedload(AuditEvent.actor))
-    )
+    query = select(AuditEvent)
+    if oldest:
+        query = query.order_by(AuditEvent.at, AuditEvent.id)
+    else:
+        query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if filters.get("action"):
         query = query.where(AuditEvent.action.startswith(filters["action"], autoescape=True))
     if filters.get("object_type"):
@@ -193,5 +231,69 @@ def audit_log():
         query = query.join(User, User.id == AuditEvent.actor_id).where(
             User.email.contains(filters["actor"].lower(), autoescape=True)
         )
+    return query
+
+
+AUDIT_EXPORT_LIMIT = 100_000
+ExportActor = aliased(User)  # apart from the User joined by the "actor" filter
+
+
+@bp.get("/audit.<any(csv, xlsx):extension>")
+@rule_required(permissions.can_view_audit)
+def audit_export(extension: str):
+    """The filtered audit trail as a spreadsheet, newest first unless asked otherwise."""
+    form = AuditFilterForm(request.args)
+    query = (
+        _audit_query(form, request.args.get("order") == "oldest")
+        .outerjoin(AuditEvent.actor.of_type(ExportActor))
+        .with_only_columns(
+            AuditEvent.at,
+            AuditEvent.action,
+            AuditEvent.object_type,
+            AuditEvent.object_id,
+            AuditEvent.summary,
+            ExportActor.email,
+            AuditEvent.ip_address,
+            AuditEvent.detail,
+        )
+        .limit(AUDIT_EXPORT_LIMIT)
+    )
+    header = [
+        _("Time (UTC)"),
+        _("Action"),
+        _("Object"),
+        _("Object id"),
+        _("Summary"),
+        _("By"),
+        _("Address"),
+        _("Detail"),
+    ]
+    rows = [
+        [
+            at.strftime("%Y-%m-%d %H:%M:%S"),
+            action,
+            object_type,
+            object_id,
+            summary,
+            email or "",
+            address or "",
+            json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
+        ]
+        for at, action, object_type, object_id, summary, email, address, detail in (
+            db.session.execute(query)
+        )
+    ]
+    name = f"audit-{utcnow():%Y%m%d-%H%M}.{extension}"
+    if extension == "csv":
+        return download_response(exports.to_csv(header, rows), "text/csv; charset=utf-8", name)
+    return download_response(exports.to_xlsx(header, rows, title="Audit"), XLSX_TYPE, name)
+
+
+@bp.get("/audit")
+@rule_required(permissions.can_view_audit)
+def audit_log():
+    form = AuditFilterForm(request.args)
+    oldest = request.args.get("order") == "oldest"
+    query = _audit_query(form, oldest).options(db.joinedload(AuditEvent.actor))
     page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
-    return render_template("secretariat/audit.html", page=page, form=form)
+    return render_template("secretariat/audit.html", page=page, form=form, oldest=oldest)
