@@ -20,15 +20,35 @@ def record(
     **detail: Any,
 ) -> AuditEvent:
     """Add an audit event to the current transaction; it commits or rolls back with the change."""
-    if actor is None and has_request_context() and current_user.is_authenticated:
-        actor = current_user._get_current_object()
     if obj is not None and getattr(obj, "id", None) is None:
         db.session.flush()  # the object needs its id before we can point at it
+    return record_about(
+        action,
+        type(obj).__name__ if obj is not None else "",
+        getattr(obj, "id", None),
+        summary,
+        actor=actor,
+        **detail,
+    )
+
+
+def record_about(
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    summary: str = "",
+    *,
+    actor: User | None = None,
+    **detail: Any,
+) -> AuditEvent:
+    """The same, for an object known only by its type and id (no need to load it)."""
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        actor = current_user._get_current_object()
     event = AuditEvent(
         actor_id=actor.id if actor is not None else None,
         action=action,
-        object_type=type(obj).__name__ if obj is not None else "",
-        object_id=getattr(obj, "id", None),
+        object_type=object_type,
+        object_id=object_id,
         summary=summary[:500],
         detail={key: _plain(value) for key, value in detail.items()},
         ip_address=request.remote_addr if has_request_context() else None,

@@ -68,8 +68,14 @@ class Email:
 def render_notice(template: str, language: str, **context: Any) -> tuple[str, str, str]:
     """Subject (one line), text and HTML bodies of a notice, in the recipient's language.
 
-    The templates are ``email/<template>.subject.txt``, ``.txt`` and ``.html``.
+    The templates are ``email/<template>.subject.txt``, ``.txt`` and ``.html``, unless the
+    Secretariat reworded this notice for this language (see :mod:`awards.notices`).
     """
+    from .notices import render_custom  # the notices module renders through this one
+
+    custom = render_custom(template, language, context)
+    if custom is not None:
+        return custom
     with force_locale(language):
         subject = render_template(f"email/{template}.subject.txt", **context)
         body_text = render_template(f"email/{template}.txt", **context)
@@ -346,6 +352,16 @@ def _mark(item: _Outgoing, **values: Any) -> None:
         .values(attempts=item.attempts + 1, locked_at=None, **values)
         .execution_options(synchronize_session=False)
     )
+    if values.get("state") is OutboxState.FAILED:
+        # Sent messages are recorded by the outbox itself; a notice that will never arrive
+        # is an event the Secretariat must be able to find in the audit trail.
+        audit.record_about(
+            "outbox.failed",
+            "OutboxMessage",
+            item.id,
+            f"{item.key} could not be delivered: {values.get('last_error', '')}",
+            attempts=item.attempts + 1,
+        )
     db.session.commit()
 
 

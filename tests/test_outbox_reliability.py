@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from awards import outbox
 from awards.extensions import db
-from awards.models import OutboxMessage, OutboxState, User, utcnow
+from awards.models import AuditEvent, OutboxMessage, OutboxState, User, utcnow
 
 from .factories import make_user
 from .smtp import _free_port
@@ -244,6 +244,11 @@ def test_temporary_refusal_is_retried_and_permanent_refusal_fails(app, server, s
     permanent = row("notice:4")
     assert permanent.state is OutboxState.FAILED and permanent.attempts == 1
     assert permanent.last_error == "550 5.1.1 no such user"
+    # The Secretariat finds the lost notice in the audit trail; retries leave no event.
+    events = db.session.execute(select(AuditEvent).where(AuditEvent.action == "outbox.failed"))
+    assert [(e.object_id, "550 5.1.1" in e.summary) for e in events.scalars()] == [
+        (permanent.id, True)
+    ]
 
     # Not due yet: a worker passing by leaves them alone.
     assert outbox.deliver_due().handled == 0
