@@ -403,5 +403,7 @@ class StartNominationForm(NomineeForm):
 
 
 class NominationForm(NomineeForm):
+    # The version the form was opened on: a save over someone else's newer one is refused.
+    version = HiddenField()
     save = SubmitField(_l("Save draft"))
     review = SubmitField(_l("Save and review"))

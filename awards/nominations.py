@@ -69,6 +69,26 @@ class NominationError(ValueError):
     """A request the nomination rules refuse; the message is for the nominator."""
 
 
+class StaleNomination(NominationError):
+    """The nomination was saved elsewhere after this form was opened."""
+
+
+def check_version(nomination: Nomination, expected: str | int | None) -> None:
+    """Refuse a save made from a form opened on an older version (another tab or person)."""
+    try:
+        opened_on = int(expected) if expected not in (None, "") else None
+    except (TypeError, ValueError):
+        opened_on = None
+    if opened_on is not None and opened_on != nomination.version:
+        raise StaleNomination(
+            _l(
+                "This nomination was saved elsewhere (in another window, or by someone else) "
+                "after you opened this page. Nothing you typed here was saved: it is shown "
+                "below. Check the answers, then save again to keep yours."
+            )
+        )
+
+
 @dataclass
 class Nominee:
     self_nomination: bool

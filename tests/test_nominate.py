@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -499,3 +500,48 @@ def test_nominator_picks_topics_from_the_categorys_list(browser, call):
     save(browser, nomination.id, {"topics": ["Policy", "Repair", "Invented"]})
     db.session.refresh(nomination)
     assert nomination.topics == ["Repair", "Policy"]  # the category's order, nothing invented
+
+
+def _version_on(page: str) -> str:
+    match = re.search(r'name="version"[^>]*value="(\d+)"|value="(\d+)"[^>]*name="version"', page)
+    assert match, "the form carries the version it was opened on"
+    return match.group(1) or match.group(2)
+
+
+def test_two_sessions_editing_the_same_draft_cannot_overwrite_each_other(make_browser, call):
+    """Two windows open on one draft: the second save is refused and keeps what it typed."""
+    first, second = make_browser(), make_browser()
+    for window in (first, second):
+        window.login("kwame@example.org", PASSWORD)
+    start(first, call)
+    nomination = only_nomination()
+    url = f"/nominations/{nomination.id}/edit"
+    opened_first = _version_on(first.get(url).get_data(as_text=True))
+    opened_second = _version_on(second.get(url).get_data(as_text=True))
+    title = f"q-{q(call, QuestionKind.SHORT_TEXT).id}"
+
+    answers = {**complete_answers(call), title: "Typed in the first window"}
+    assert save(first, nomination.id, answers, version=opened_first).status_code == 302
+
+    answers = {**complete_answers(call), title: "Typed in the second window"}
+    response = save(second, nomination.id, answers, version=opened_second)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "saved elsewhere" in page
+    assert 'value="Typed in the second window"' in page  # nothing typed is lost
+    stored = db.session.execute(select(Answer).where(Answer.question_id == int(title[2:])))
+    assert stored.scalar_one().value == "Typed in the first window"
+
+    # Having seen the warning, the second window saves on purpose.
+    assert save(second, nomination.id, answers, version=_version_on(page)).status_code == 302
+    stored = db.session.execute(select(Answer).where(Answer.question_id == int(title[2:])))
+    assert stored.scalar_one().value == "Typed in the second window"
+
+
+def test_a_forged_version_is_not_a_crash(browser, call):
+    browser.login("kwame@example.org", PASSWORD)
+    start(browser, call)
+    nomination = only_nomination()
+    for version in ("abc", "-1", "9" * 40):
+        response = save(browser, nomination.id, complete_answers(call), version=version)
+        assert response.status_code in (302, 409)

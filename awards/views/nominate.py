@@ -158,10 +158,24 @@ def edit(nomination_id: int):
         ), 409
     if request.method == "GET":
         form.self_nomination.data = "self" if nomination.self_nomination else "other"
+        form.version.data = nomination.version
     elif request.method == "POST" and (form.validate() or not form.csrf_token.errors):
         # Saving never loses what was typed: even with errors, a draft keeps every answer.
         # (After a CSRF failure the token is in error and nothing is saved.)
         values = _raw_answers(nomination)
+        try:
+            nominations.check_version(nomination, form.version.data)
+        except nominations.StaleNomination as exc:
+            flash(str(exc), "danger")
+            form.version.data = nomination.version  # saving again now keeps this text
+            return render_template(
+                "nominate/edit.html",
+                form=form,
+                nomination=nomination,
+                values=values,
+                problems={},
+                remove_form=ConfirmForm(),
+            ), 409
         try:
             problems = nominations.save(
                 nomination,
@@ -182,6 +196,7 @@ def edit(nomination_id: int):
                 return redirect(url_for("nominate.view", nomination_id=nomination.id))
             flash(_("Saved."), "success")
             return redirect(url_for("nominate.edit", nomination_id=nomination.id))
+        form.version.data = nomination.version  # the page shows what is now stored
         if nomination.state.value == "draft":
             flash(
                 _("Your draft is saved. Some answers need attention before you can submit."),
