@@ -29,6 +29,7 @@ from .models import (
     Bid,
     BidLevel,
     Category,
+    CategoryState,
     Conflict,
     Criterion,
     Nomination,
@@ -127,11 +128,8 @@ def assignments_with_progress(reviewer: User) -> list[AssignedReview]:
     Only assignments the reviewer can still act on: on a committee they sit on, not
     conflicted, and not a draft or withdrawn nomination.
     """
-    scored = (
-        select(Score.review_id, func.count(Score.id).label("scored"))
-        .group_by(Score.review_id)
-        .subquery()
-    )
+    # Counted per review of this reviewer, not over every score of the edition.
+    scored = select(func.count(Score.id)).where(Score.review_id == Review.id).scalar_subquery()
     rows = db.session.execute(
         select(
             Assignment.id,
@@ -144,7 +142,7 @@ def assignments_with_progress(reviewer: User) -> list[AssignedReview]:
             Review.state,
             Review.updated_at,
             Review.submitted_at,
-            func.coalesce(scored.c.scored, 0),
+            func.coalesce(scored, 0),
         )
         .select_from(Assignment)
         .join(Nomination, Nomination.id == Assignment.nomination_id)
@@ -158,7 +156,6 @@ def assignments_with_progress(reviewer: User) -> list[AssignedReview]:
             ),
         )
         .outerjoin(Review, Review.assignment_id == Assignment.id)
-        .outerjoin(scored, scored.c.review_id == Review.id)
         .where(
             Assignment.reviewer_id == reviewer.id,
             Nomination.state.not_in(CLOSED_TO_REVIEWERS),
@@ -441,6 +438,11 @@ def save_review(
         actor, nomination
     ):
         raise ReviewError(_l("You no longer review this nomination."))
+    if category.state in (CategoryState.DECIDED, CategoryState.PUBLISHED):
+        # Approval locks the results: the scores behind them stay as they were approved.
+        raise ReviewError(
+            _l("The results of this category are decided; the review can no longer be changed.")
+        )
     if reviews_closed(category, now):
         raise ReviewError(
             _l(
@@ -609,7 +611,9 @@ class BidRow:
     level: BidLevel | None
 
 
-def bid_rows(reviewer: User, category: Category) -> list[BidRow]:
+def bid_rows(
+    reviewer: User, category: Category, *, offset: int = 0, limit: int | None = None
+) -> list[BidRow]:
     blind = is_blind_for(category, reviewer)
     return [
         BidRow(
@@ -621,15 +625,14 @@ def bid_rows(reviewer: User, category: Category) -> list[BidRow]:
             topics=tuple(nomination.topics or ()),
             level=level,
         )
-        for nomination, level in biddable_nominations(reviewer, category)
+        for nomination, level in biddable_nominations(
+            reviewer, category, offset=offset, limit=limit
+        )
     ]
 
 
-def biddable_nominations(
-    reviewer: User, category: Category
-) -> list[tuple[Nomination, BidLevel | None]]:
-    """The category's nominations this reviewer may bid on, with their current bid."""
-    rows = db.session.execute(
+def _biddable(reviewer: User, category: Category):
+    return (
         select(Nomination, Bid.level)
         .outerjoin(Bid, and_(Bid.nomination_id == Nomination.id, Bid.reviewer_id == reviewer.id))
         .where(
@@ -637,8 +640,24 @@ def biddable_nominations(
             Nomination.state.in_(BIDDABLE_STATES),
             _not_conflicted(reviewer.id),
         )
-        .order_by(Nomination.number)
-    ).all()
+    )
+
+
+def count_biddable(reviewer: User, category: Category) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(_biddable(reviewer, category).subquery())
+    )
+
+
+def biddable_nominations(
+    reviewer: User, category: Category, *, offset: int = 0, limit: int | None = None
+) -> list[tuple[Nomination, BidLevel | None]]:
+    """The category's nominations this reviewer may bid on, with their current bid; a page of
+    them with ``offset`` and ``limit``."""
+    query = _biddable(reviewer, category).order_by(Nomination.number)
+    if limit is not None:
+        query = query.offset(offset).limit(limit)
+    rows = db.session.execute(query).all()
     return [(nomination, level) for nomination, level in rows]
 
 
