@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import zoneinfo
 from functools import cache
+from pathlib import Path
 
 from flask import has_request_context, request, session
 from flask_login import current_user
@@ -18,6 +20,9 @@ LANGUAGES: dict[str, str] = {
     "ru": "Русский",
 }
 RTL_LANGUAGES = frozenset({"ar"})
+
+# Hand-written catalogues (messages.po) live here; their compiled .mo files are build products.
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 # Legacy aliases and POSIX zones clutter the list without adding any place.
 _SKIPPED_ZONE_PREFIXES = ("Etc/", "SystemV/", "US/", "Canada/", "Brazil/", "Chile/", "Mexico/")
@@ -58,3 +63,27 @@ def select_timezone() -> str | None:
 
 def text_direction(locale: str) -> str:
     return "rtl" if locale in RTL_LANGUAGES else "ltr"
+
+
+def compile_catalogues(directory: Path = TRANSLATIONS) -> list[Path]:
+    """Compile each ``messages.po`` whose ``.mo`` is missing or older; return those written.
+
+    ``make install`` does this with pybabel; tests and fresh checkouts call it so that a clone
+    never shows English because nobody compiled. Fuzzy entries are left out, as pybabel does.
+    """
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    written = []
+    for po in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parent.parent.name)
+        partial = mo.with_name(f".messages.{os.getpid()}.mo")  # atomic when runs overlap
+        with partial.open("wb") as target:
+            write_mo(target, catalog)
+        partial.replace(mo)
+        written.append(mo)
+    return written

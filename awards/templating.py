@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from flask import Flask, has_request_context, session
 from flask_babel import format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from . import lifecycle, nominations, permissions
 from .countries import country_choices, country_name
@@ -19,6 +21,27 @@ def local_datetime(value: datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
     return f"{format_datetime(value, format)} ({get_timezone().zone})"
+
+
+def bidi(value) -> Markup:
+    """Text someone typed (a name, a title, a reference, an email address), isolated with its
+    own direction: a Latin name inside an Arabic sentence, or an Arabic one inside English,
+    keeps its letters and punctuation in order. Safe inside ``_()`` arguments too."""
+    if value is None or value == "":
+        return Markup("")
+    return Markup('<bdi dir="auto">%s</bdi>') % value
+
+
+def file_size(size_bytes: int | None) -> str:
+    """A file's size in the reader's language and units, for example "12 kB" or "1,5 Mo"."""
+    from babel.units import format_unit
+
+    kilobytes = math.ceil((size_bytes or 0) / 1024)
+    locale = get_locale() or "en"
+    if kilobytes < 1000:
+        return format_unit(kilobytes, "digital-kilobyte", length="short", locale=locale)
+    megabytes = round(kilobytes / 1024, 1)
+    return format_unit(megabytes, "digital-megabyte", length="short", locale=locale)
 
 
 def utc_datetime(value: datetime | None) -> str:
@@ -95,6 +118,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["utc_datetime"] = utc_datetime
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["bidi"] = bidi
+    app.jinja_env.filters["file_size"] = file_size
 
     @app.context_processor
     def page_context() -> dict:

@@ -28,6 +28,7 @@ from sqlalchemy import text  # noqa: E402
 
 from awards import create_app  # noqa: E402
 from awards.extensions import db, limiter  # noqa: E402
+from awards.i18n import compile_catalogues  # noqa: E402
 
 from .browser import chromium, running_server, tab  # noqa: E402, F401  (browser fixtures)
 from .smtp import SMTPSink  # noqa: E402
@@ -74,6 +75,7 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture(scope="session")
 def app():
+    compile_catalogues()  # a fresh clone has only the .po files; `make install` compiles too
     app = create_app(dict(TEST_CONFIG))
     app.test_client_class = IsolatedClient
     with app.app_context():
