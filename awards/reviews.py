@@ -223,7 +223,10 @@ def assignment_for(reviewer: User, nomination: Nomination) -> Assignment | None:
 
 
 def reviews_closed(category: Category, now: datetime | None = None) -> bool:
-    """Reviews close for everyone at the edition's date, checked in UTC on the server."""
+    """Reviews close for everyone at the edition's date (checked in UTC on the server), and
+    once the category's results are decided."""
+    if category.state in (CategoryState.DECIDED, CategoryState.PUBLISHED):
+        return True
     return (now or utcnow()) >= category.edition.reviews_close_at
 
 

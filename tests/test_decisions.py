@@ -877,3 +877,13 @@ def test_scoring_page_refuses_changes_once_decided(make_browser, world):
     assert response.status_code == 302
     assert "can no longer be changed" in browser.get(url).get_data(as_text=True)
     assert db.session.get(Review, assignment.review.id).scores[0].value == 2
+
+
+def test_scoring_page_shows_a_decided_category_as_closed(app):
+    """Once results are approved the scoring form is read-only, not a form that fails."""
+    from awards import reviews
+
+    category = make_category(state=CategoryState.DECIDED)
+    assert reviews.reviews_closed(category)
+    category.state = CategoryState.IN_REVIEW
+    assert not reviews.reviews_closed(category)
