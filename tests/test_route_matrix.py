@@ -74,6 +74,7 @@ COMMITTEE_LEADS = frozenset({"chair", "admin", "secretariat"})
 REVIEWER = frozenset({"reviewer"})
 COMMITTEE = frozenset({"reviewer", "conflicted_reviewer", "other_reviewer", "chair"})
 NOMINATOR = frozenset({"nominator"})
+DECIDERS = frozenset({"chair", "admin"})
 HIDDEN = "hidden"
 
 
@@ -170,6 +171,21 @@ TABLE: dict[str, Rule] = {
     "manage.organisation": rule(ADMINS),
     "manage.invite": rule(ADMINS | {"other_admin"}),  # each to their own organisation
     "manage.remove_grant": rule(ADMINS),
+    # Decisions: the chair and the member's administrators propose, the Secretariat approves
+    "decisions.category": rule(DECIDERS | SECRETARIAT),
+    "decisions.shortlist": rule(DECIDERS),
+    "decisions.unshortlist": rule(DECIDERS),
+    "decisions.proposal": rule(DECIDERS),
+    "decisions.remove": rule(DECIDERS),
+    "decisions.submit": rule(DECIDERS),
+    "decisions.not_selected": rule(DECIDERS | SECRETARIAT),
+    "decisions.answer": rule(SECRETARIAT),
+    "decisions.proposals": rule(SECRETARIAT),
+    "decisions.current_proposals": rule(SECRETARIAT),
+    "decisions.overview": rule(SECRETARIAT),
+    "decisions.current_overview": rule(SECRETARIAT),
+    "decisions.results_csv": rule(SECRETARIAT),
+    "decisions.results_xlsx": rule(SECRETARIAT),
     # The Secretariat
     "secretariat.index": rule(SECRETARIAT),
     "secretariat.organisations": rule(SECRETARIAT),
