@@ -65,6 +65,9 @@ def state_shown_to_nominator(nomination: Nomination) -> NominationState:
 # --- The nominator's journey ---------------------------------------------------------------
 
 
+NOMINEE_TEXT_LIMIT = 200  # the columns' length
+
+
 class NominationError(ValueError):
     """A request the nomination rules refuse; the message is for the nominator."""
 
@@ -114,6 +117,16 @@ def check_nominee(nominee: Nominee) -> dict[str, str]:
             normalise_email(nominee.email)
         except AccountError as exc:
             problems["nominee_email"] = str(exc)
+    # The form checks these too, but its errors do not stop a save: the rules must.
+    for key, value, limit in (
+        ("nominee_name", nominee.name, NOMINEE_TEXT_LIMIT),
+        ("nominee_organisation", nominee.organisation, NOMINEE_TEXT_LIMIT),
+        ("nominee_email", nominee.email or "", 254),
+    ):
+        if "\x00" in value:
+            problems.setdefault(key, str(_l("This field contains a null character.")))
+        elif len(value.strip()) > limit:
+            problems.setdefault(key, str(_l("Use at most %(n)d characters.", n=limit)))
     return problems
 
 
@@ -141,12 +154,15 @@ def start(category: Category, nominator: User, nominee: Nominee, language: str) 
 
 
 def _apply_nominee(nomination: Nomination, nominee: Nominee) -> None:
+    # A draft keeps what was typed, less null characters (PostgreSQL refuses them in text).
     nomination.self_nomination = nominee.self_nomination
-    nomination.nominee_name = nominee.name.strip()[:200]
-    nomination.nominee_organisation = nominee.organisation.strip()[:200]
+    nomination.nominee_name = nominee.name.replace("\x00", "").strip()[:NOMINEE_TEXT_LIMIT]
+    nomination.nominee_organisation = (
+        nominee.organisation.replace("\x00", "").strip()[:NOMINEE_TEXT_LIMIT]
+    )
     nomination.nominee_country = nominee.country if is_country(nominee.country) else None
     # On-behalf nominations keep the nominee's contact; a self-nomination may leave it out.
-    nomination.nominee_email = (nominee.email or "").strip()[:254] or None
+    nomination.nominee_email = (nominee.email or "").replace("\x00", "").strip()[:254] or None
 
 
 def deadline_passed(nomination: Nomination, now: datetime | None = None) -> bool:

@@ -19,6 +19,11 @@ from .models import Attachment, Nomination, Question, QuestionKind, User
 
 MAX_UPLOAD_MB = 20
 CHUNK = 64 * 1024
+# Office documents are ZIP archives. Real ones hold a few hundred parts and expand some tens
+# of times at most; beyond these limits an archive is refused as a "ZIP bomb".
+MAX_ARCHIVE_PARTS = 5000
+MAX_EXPANDED_BYTES = 500 * 1024 * 1024
+MAX_EXPANSION_RATIO = 100
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ def save_upload(
                 target.write(chunk)
         if size == 0:
             raise UploadError(_l("“%(name)s” is empty.", name=display_name))
-        key = sniff(head) if head[:2] != b"PK" else _sniff_office(path)
+        key = sniff(head) if head[:2] != b"PK" else _sniff_office(path, display_name)
         extension = display_name.rsplit(".", 1)[-1].lower() if "." in display_name else ""
         if key not in allowed or extension not in FILE_TYPES[key].extensions:
             raise UploadError(
@@ -142,15 +147,34 @@ def save_upload(
     return attachment
 
 
-def _sniff_office(path: Path) -> str | None:
-    """Office documents are ZIP archives; look at their parts without extracting them."""
+def _sniff_office(path: Path, display_name: str = "file") -> str | None:
+    """Office documents are ZIP archives; look at their parts without extracting them.
+
+    Whoever opens the file will extract it, so an archive that says it expands to far more
+    than any document does (a "ZIP bomb") is refused, judging by the sizes it declares.
+    """
     import zipfile
 
     try:
         with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist()[:2000])
-    except (zipfile.BadZipFile, OSError):
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
         return None
+    expanded = sum(part.file_size for part in parts)
+    packed = sum(part.compress_size for part in parts)
+    if (
+        len(parts) > MAX_ARCHIVE_PARTS
+        or expanded > MAX_EXPANDED_BYTES
+        or (expanded > 1024 * 1024 and expanded > MAX_EXPANSION_RATIO * max(packed, 1))
+    ):
+        raise UploadError(
+            _l(
+                "“%(name)s” is an archive that would expand to far more than a document "
+                "does, so it is refused. Save it again from your office program.",
+                name=display_name,
+            )
+        )
+    names = {part.filename for part in parts}
     if "[Content_Types].xml" not in names:
         return None
     for key, marker in (("docx", "word/"), ("xlsx", "xl/"), ("pptx", "ppt/")):

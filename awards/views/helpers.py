@@ -6,8 +6,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Response, abort, request
+from flask import Request, Response, abort, request
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+from werkzeug.routing import IntegerConverter, UnicodeConverter
+from werkzeug.utils import cached_property
 
 from ..extensions import db
 
@@ -24,6 +27,44 @@ def download_response(data: bytes, mimetype: str, name: str) -> Response:
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: at most PostgreSQL's largest integer, or no match (404).
+
+    A longer number cannot name a row, and passing it on would make the database fail.
+    """
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False) -> None:
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+class TextConverter(UnicodeConverter):
+    """Text in routes (``<slug>``, ``<code>``): never a null character, or no match (404).
+
+    No name holds one, and PostgreSQL refuses it in a query instead of finding nothing.
+    """
+
+    def __init__(self, url_map, minlength=1, maxlength=None, length=None) -> None:
+        super().__init__(url_map, minlength=minlength, maxlength=maxlength, length=length)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00]", 1)
+
+
+class CleanArgsRequest(Request):
+    """The query string without null characters, which no search or filter can mean.
+
+    Views hand query arguments to the database (searches, filters), and PostgreSQL refuses a
+    null character in a query rather than finding nothing. Forms sent in the body keep theirs,
+    so that the form can say which field holds one.
+    """
+
+    @cached_property
+    def args(self) -> MultiDict[str, str]:
+        raw = Request.args.__get__(self, type(self))  # the parsed query string
+        return self.parameter_storage_class(
+            (key.replace("\x00", ""), value.replace("\x00", ""))
+            for key, value in raw.items(multi=True)
+        )
 
 
 def get_or_404(model: type[T], object_id: int) -> T:
