@@ -186,6 +186,10 @@ TABLE: dict[str, Rule] = {
     "decisions.current_overview": rule(SECRETARIAT),
     "decisions.results_csv": rule(SECRETARIAT),
     "decisions.results_xlsx": rule(SECRETARIAT),
+    # Personal data: each person's own; erasure by the Secretariat
+    "privacy.mine": rule(SIGNED_IN),
+    "privacy.download": rule(SIGNED_IN),
+    "privacy.erase": rule(SECRETARIAT),
     # The Secretariat
     "secretariat.index": rule(SECRETARIAT),
     "secretariat.organisations": rule(SECRETARIAT),
