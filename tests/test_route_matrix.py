@@ -190,6 +190,18 @@ TABLE: dict[str, Rule] = {
     "privacy.mine": rule(SIGNED_IN),
     "privacy.download": rule(SIGNED_IN),
     "privacy.erase": rule(SECRETARIAT),
+    # Notices and the announcement list (tokens in the world are forged: 404 for all)
+    "notices.index": rule(SECRETARIAT),
+    "notices.edit": rule(SECRETARIAT),
+    "notices.send_test": rule(SECRETARIAT),
+    "notices.reset": rule(SECRETARIAT),
+    "announcements.subscribe": rule(EVERYONE),
+    "announcements.confirm": rule(frozenset()),
+    "announcements.unsubscribe_page": rule(frozenset()),
+    "announcements.unsubscribe": rule(frozenset()),
+    "announcements.overview": rule(SECRETARIAT),
+    "announcements.export_confirmed": rule(SECRETARIAT),
+    "announcements.send_news": rule(SECRETARIAT),
     # The Secretariat
     "secretariat.index": rule(SECRETARIAT),
     "secretariat.organisations": rule(SECRETARIAT),
@@ -301,6 +313,8 @@ def build_world() -> World:
         "reference": nomination.reference,
         "filename": "css/app.css",
         "extension": "csv",
+        "name": "verify_email",
+        "language": "en",
     }
     return World(people, values)
 
