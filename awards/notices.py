@@ -1578,7 +1578,8 @@ def send_test(notice: Notice, language: str, sample: Sample, actor: User) -> Out
         raise NoticeError(
             _("This email cannot be made with these data: %(detail)s", detail=exc)
         ) from exc
-    assert message is not None  # a fresh key is never taken
+    if message is None:  # a fresh key is never taken; if it were, say so loudly
+        raise RuntimeError(f"test notice key {key} was already taken")
     audit.record(
         "notice.test_sent",
         message,
