@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from . import accounts, outbox
+from . import accounts, outbox, publication
 from .extensions import db
 
 outbox_cli = AppGroup("outbox", help="Deliver queued emails.")
@@ -50,7 +50,36 @@ def outbox_work(interval: float, batch: int) -> None:
     signal.signal(signal.SIGINT, stop)
     target = current_app.config.get("MAIL_SERVER") or current_app.config["MAIL_FILE_DIR"]
     click.echo(f"outbox worker delivering to {target}")
-    outbox.work(interval=interval, batch=batch, should_stop=lambda: stopping["now"])
+
+    def next_round() -> bool:
+        # Asked once per round of the loop, before delivering: the embargo of an edition
+        # whose announcement time has come lifts here, and its emails go out this round.
+        if not stopping["now"]:
+            publication.publish_due_in_worker()
+        return stopping["now"]
+
+    outbox.work(interval=interval, batch=batch, should_stop=next_round)
+
+
+@click.command("publish-due")
+def publish_due_command() -> None:
+    """Publish the results of editions whose announcement time has come (safe every minute)."""
+    publications = publication.publish_due()
+    db.session.commit()
+    refused = False
+    for item in publications:
+        if item.refusal:
+            refused = True
+            click.echo(f"{item.edition.name}: not published: {item.refusal}", err=True)
+        else:
+            click.echo(
+                f"{item.edition.name}: {len(item.categories)} categories published, "
+                f"{item.emails} emails queued"
+            )
+    if not publications:
+        click.echo("nothing to publish")
+    if refused:
+        raise SystemExit(1)
 
 
 @click.command("demo")
@@ -103,3 +132,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(create_secretariat)
+    app.cli.add_command(publish_due_command)

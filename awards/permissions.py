@@ -16,7 +16,11 @@ from .models import (
     Assignment,
     Attachment,
     Category,
+    CategoryState,
     Conflict,
+    Decision,
+    DecisionState,
+    Edition,
     Nomination,
     NominationState,
     Organisation,
@@ -85,6 +89,16 @@ def can_manage_users(user: Any) -> bool:
 
 
 def can_view_audit(user: Any) -> bool:
+    return is_secretariat(user)
+
+
+def can_download_personal_data(user: Any, person: Any) -> bool:
+    """Everything held about a person goes to that person alone, signed in."""
+    return _signed_in(user) and getattr(person, "id", None) == user.id
+
+
+def can_erase_personal_data(user: Any) -> bool:
+    """Erase a person's personal data after an edition (the rules say when)."""
     return is_secretariat(user)
 
 
@@ -196,6 +210,95 @@ def can_screen_nomination(user: Any, nomination: Nomination) -> bool:
     return can_manage_category(user, nomination.category)
 
 
+# --- Decisions ---------------------------------------------------------------------------
+
+
+def can_decide(user: Any, category: Category) -> bool:
+    """Shortlist and propose winners: the committee's chair or the member's administrators.
+
+    Not the Secretariat: it approves the proposal, so it does not write it.
+    """
+    return is_chair(user, category) or administers(user, category.organisation)
+
+
+def can_propose_for(user: Any, nomination: Nomination) -> bool:
+    """Shortlist or propose this nomination: a decider without a conflict with it."""
+    return can_decide(user, nomination.category) and not is_conflicted(user, nomination)
+
+
+def can_approve_decisions(user: Any) -> bool:
+    """Approve or return the committees' proposals of winners."""
+    return is_secretariat(user)
+
+
+def can_mark_not_selected(user: Any, category: Category) -> bool:
+    """Mark the category's remaining nominees not selected, once the results are decided."""
+    return can_decide(user, category) or is_secretariat(user)
+
+
+# --- Results and the embargo -------------------------------------------------------------
+
+
+def results_public(edition: Edition) -> bool:
+    """The embargo has lifted: the edition's results were published."""
+    return edition.published_at is not None
+
+
+def can_see_results(user: Any, category: Category) -> bool:
+    """A category's winners: everyone once published; before, only the people who decide.
+
+    Before publication that is the Secretariat, the category's chairs and its member's
+    administrators, who see a marked preview; everyone else is answered 404.
+    """
+    if results_public(category.edition) and category.state is CategoryState.PUBLISHED:
+        return True
+    return is_secretariat(user) or is_chair(user, category) or administers(
+        user, category.organisation
+    )
+
+
+def can_publish_results(user: Any) -> bool:
+    """Lift an edition's embargo by hand (it also lifts on its own at the announcement time)."""
+    return is_secretariat(user)
+
+
+def can_download_certificate(user: Any, decision: Decision) -> bool:
+    """The Secretariat at any time (a preview before publication); the winner once published.
+
+    The winner is the nominator, or a person signed in with the nominee's verified address.
+    """
+    if decision.state is not DecisionState.APPROVED:
+        return False
+    if is_secretariat(user):
+        return True
+    nomination = decision.nomination
+    category = nomination.category
+    if not (results_public(category.edition) and category.state is CategoryState.PUBLISHED):
+        return False
+    if is_nominator(user, nomination):
+        return True
+    return bool(
+        _signed_in(user)
+        and user.is_verified
+        and nomination.erased_at is None
+        and nomination.nominee_email
+        and user.email == nomination.nominee_email.strip().lower()
+    )
+
+
+# --- Notices and the announcement list ---------------------------------------------------
+
+
+def can_edit_notices(user: Any) -> bool:
+    """Reword the emails, preview them and send tests to oneself."""
+    return is_secretariat(user)
+
+
+def can_manage_announcements(user: Any) -> bool:
+    """See the announcement list's counts, export its addresses and send the news."""
+    return is_secretariat(user)
+
+
 # Exposed to templates under these names.
 TEMPLATE_RULES = {
     name: globals()[name]
@@ -208,6 +311,7 @@ TEMPLATE_RULES = {
         "can_manage_organisations",
         "can_manage_users",
         "can_view_audit",
+        "can_erase_personal_data",
         "can_manage_category",
         "can_create_category",
         "can_see_scores",
@@ -217,5 +321,9 @@ TEMPLATE_RULES = {
         "can_edit_nomination",
         "can_see_attachment",
         "can_screen_nomination",
+        "results_public",
+        "can_see_results",
+        "can_publish_results",
+        "can_download_certificate",
     )
 }
