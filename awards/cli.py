@@ -51,14 +51,12 @@ def outbox_work(interval: float, batch: int) -> None:
     target = current_app.config.get("MAIL_SERVER") or current_app.config["MAIL_FILE_DIR"]
     click.echo(f"outbox worker delivering to {target}")
 
-    def next_round() -> bool:
-        # Asked once per round of the loop, before delivering: the embargo of an edition
-        # whose announcement time has come lifts here, and its emails go out this round.
-        if not stopping["now"]:
-            publication.publish_due_in_worker()
-        return stopping["now"]
-
-    outbox.work(interval=interval, batch=batch, should_stop=next_round)
+    outbox.work(
+        interval=interval,
+        batch=batch,
+        should_stop=lambda: stopping["now"],
+        each_round=publication.publish_due_in_worker,
+    )
 
 
 @click.command("publish-due")

@@ -20,6 +20,9 @@ from .models import (
     Conflict,
     ConflictSource,
     Criterion,
+    Decision,
+    DecisionKind,
+    DecisionState,
     Edition,
     Nomination,
     NominationState,
@@ -200,6 +203,49 @@ NOMINEES = [
     ("Lúcia Ferreira", "Instituto Circular", "PT", NominationState.WITHDRAWN),
 ]
 
+# WHO's category is carried to the end of judging: its own window closed, every nomination
+# reviewed, and a proposal of winners awaiting the Secretariat's approval.
+# nominee, organisation, country, how good (1-5), proposed as (kind, rank, citation) or None
+PROPOSED = [
+    (
+        "Lead-Safe Playgrounds Initiative",
+        "Accra Child Health Trust",
+        "GH",
+        5,
+        (
+            DecisionKind.WINNER,
+            1,
+            "For clearing lead-laden e-waste ash from **42 school playgrounds** in Accra and "
+            "halving the blood-lead levels of the children tested there within two years.",
+        ),
+    ),
+    (
+        "Dr Nguyen Thi Lan",
+        "Hanoi Environmental Health Centre",
+        "VN",
+        4,
+        (
+            DecisionKind.HONOURABLE_MENTION,
+            1,
+            "For training 600 community health workers to recognise and prevent children's "
+            "exposure in informal recycling villages.",
+        ),
+    ),
+    (
+        "Safe Hands Recycling Clinic",
+        "Manila Occupational Health Network",
+        "PH",
+        4,
+        (
+            DecisionKind.HONOURABLE_MENTION,
+            2,
+            "For free health checks and protective equipment for families who dismantle "
+            "electronics at home.",
+        ),
+    ),
+    ("Toxic-Free Homes Campaign", "Lima Salud Ambiental", "PE", 3, None),
+]
+
 
 def _edition_dates() -> dict[str, datetime]:
     return {
@@ -303,7 +349,10 @@ def load() -> int:
             reviewers.append(reviewer)
         if short == "ITU":  # one category carried further, so every dashboard has content
             _nominations(loader, category, nominators, [chair, *reviewers])
+        if short == "WHO":  # and one awaiting the Secretariat's approval of its winners
+            _proposal(loader, category, nominators, [chair, *reviewers])
     db.session.flush()
+    _past_edition(loader, orgs, secretariat, nominators)
     return loader.created
 
 
@@ -441,6 +490,222 @@ def _nominations(loader, category, nominators, committee) -> None:
                             value=min(criterion.scale_max, 3 + offset % 3),
                         )
                     )
+
+
+def _proposal(loader, category, nominators, committee) -> None:
+    if db.session.execute(
+        select(Nomination.id).where(Nomination.category_id == category.id).limit(1)
+    ).first():
+        return
+    chair, *reviewers = committee
+    category.nominations_open_at = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+    category.nominations_close_at = datetime(2026, 11, 10, 23, 59, 59, tzinfo=UTC)
+    category.state = CategoryState.IN_REVIEW
+    questions = {q.kind: q for q in category.questions}
+    for index, (nominee, organisation, country, quality, proposal) in enumerate(PROPOSED):
+        number, reference = nominations.allocate_reference(category)
+        nomination = loader.add(
+            Nomination(
+                reference=reference,
+                number=number,
+                category=category,
+                nominator=nominators[index % len(nominators)],
+                state=NominationState.SHORTLISTED if proposal else NominationState.ELIGIBLE,
+                self_nomination=True,
+                nominee_name=nominee,
+                nominee_organisation=organisation,
+                nominee_country=country,
+                nominee_email=f"who.nominee{index + 1}@example.org",
+                topics=["Health"],
+                submitted_at=datetime(2026, 10, 12, 9, 0, tzinfo=UTC) + timedelta(days=index),
+            )
+        )
+        nomination.answers = [
+            Answer(question=questions[QuestionKind.SHORT_TEXT], value=nominee),
+            Answer(question=questions[QuestionKind.COUNTRY], value=country),
+            Answer(question=questions[QuestionKind.CONSENT], value=True),
+        ]
+        for offset, reviewer in enumerate(reviewers):
+            assignment = loader.add(Assignment(nomination=nomination, reviewer=reviewer))
+            review = loader.add(
+                Review(
+                    assignment=assignment,
+                    state=ReviewState.SUBMITTED,
+                    comments="Convincing evidence of lower exposure.",
+                    submitted_at=datetime(2026, 11, 16, tzinfo=UTC) + timedelta(hours=offset),
+                )
+            )
+            for criterion in category.criteria:
+                value = max(criterion.scale_min, min(criterion.scale_max, quality - offset % 2))
+                review.scores.append(
+                    Score(
+                        criterion=criterion,
+                        criterion_id=criterion.id,
+                        scale_min=criterion.scale_min,
+                        scale_max=criterion.scale_max,
+                        value=value,
+                    )
+                )
+        if proposal:
+            kind, rank, citation = proposal
+            loader.add(
+                Decision(
+                    nomination=nomination,
+                    kind=kind,
+                    rank=rank,
+                    citation=citation,
+                    public_name=nominee,
+                    public_organisation=organisation,
+                    public_country=country,
+                    proposed_by_id=chair.id,
+                    proposed_at=datetime(2026, 11, 19, 15, 0, tzinfo=UTC),
+                )
+            )
+    category.proposal_submitted_at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    db.session.flush()
+
+
+# The 2026 edition, announced long ago, so that the winners pages, feeds and certificates
+# have content: member, category slug, title, theme, and its awards as (kind, rank, public
+# name, organisation, country, citation). One more nominee of each was not selected.
+PAST_AWARDS = [
+    (
+        "ITU",
+        "itu-digital-circularity",
+        "ITU Award for Circular Digital Technologies",
+        "Standards-based design, reuse and take-back of ICT equipment",
+        [
+            (
+                DecisionKind.WINNER,
+                1,
+                "Kijani Refurb Hub",
+                "Kijani Refurb Hub Ltd",
+                "KE",
+                "For giving **12,000 school laptops** a second life, with a take-back scheme "
+                "that returns every worn-out device to a certified recycler.",
+            ),
+            (
+                DecisionKind.HONOURABLE_MENTION,
+                1,
+                "Taller Comunitario de Reparación",
+                "Municipalidad de Rosario",
+                "AR",
+                "For a neighbourhood repair workshop that fixed 9,000 phones and radios in its "
+                "first year and trains young technicians.",
+            ),
+        ],
+    ),
+    (
+        "UNEP",
+        "unep-policy",
+        "UNEP Award for Circular Electronics Policy",
+        "Policy and regulation that keep hazardous e-waste out of the environment",
+        [
+            (
+                DecisionKind.WINNER,
+                1,
+                "مبادرة القاهرة للإلكترونيات الدائرية",
+                "Cairo Circular Electronics Initiative",
+                "EG",
+                "For drafting the country's first extended producer responsibility rules for "
+                "electronics, adopted in 2025 with the support of producers and recyclers.",
+            ),
+        ],
+    ),
+    (
+        "ILO",
+        "ilo-decent-work",
+        "ILO Award for Decent Work in E-waste Management",
+        "Safer, fairer and formal jobs for people who collect and recycle e-waste",
+        [
+            (
+                DecisionKind.WINNER,
+                1,
+                "绿色回收合作社",
+                "Green Recycling Cooperative",
+                "CN",
+                "For bringing **800 informal collectors** into a cooperative with contracts, "
+                "health insurance and protective equipment.",
+            ),
+            (
+                DecisionKind.HONOURABLE_MENTION,
+                1,
+                "Сеть «Вторая жизнь»",
+                "Second Life Network",
+                "KZ",
+                "For repair cafés in fourteen cities that keep household electronics in use.",
+            ),
+        ],
+    ),
+]
+
+
+PAST_STATES = {
+    DecisionKind.WINNER: NominationState.WINNER,
+    DecisionKind.HONOURABLE_MENTION: NominationState.HONOURABLE_MENTION,
+    None: NominationState.NOT_SELECTED,
+}
+
+
+def _past_edition(loader, orgs, secretariat, nominators) -> None:
+    """The 2026 edition, its results published long ago (history: nobody is emailed now)."""
+    if db.session.execute(select(Edition.id).where(Edition.year == 2026)).first():
+        return
+    dates = {name: when.replace(year=when.year - 1) for name, when in _edition_dates().items()}
+    edition = loader.add(
+        Edition(
+            name="E-waste Awards 2026",
+            year=2026,
+            code="EWA26",
+            event_name="WSIS Forum 2026",
+            event_venue="Geneva, Switzerland",
+            **dates,
+        )
+    )
+    db.session.flush()
+    for short, slug, title, theme, awards in PAST_AWARDS:
+        category = _category(loader, edition, orgs[short], slug, title, theme)
+        category.state = CategoryState.PUBLISHED
+        chair = loader.user(f"chair.{short.lower()}@example.org", f"{short} Committee Chair")
+        loader.grant(chair, Role.CHAIR, category=category)
+        others = [(None, None, "Circular Futures Lab", "Circular Futures", "IN", None)]
+        for index, (kind, rank, name, organisation, country, citation) in enumerate(
+            [*awards, *others]
+        ):
+            number, reference = nominations.allocate_reference(category)
+            nomination = loader.add(
+                Nomination(
+                    reference=reference,
+                    number=number,
+                    category=category,
+                    nominator=nominators[index % len(nominators)],
+                    state=PAST_STATES[kind],
+                    self_nomination=True,
+                    nominee_name=name,
+                    nominee_organisation=organisation,
+                    nominee_country=country,
+                    submitted_at=datetime(2025, 11, 3, 10, 0, tzinfo=UTC) + timedelta(days=index),
+                )
+            )
+            if kind is not None:
+                loader.add(
+                    Decision(
+                        nomination=nomination,
+                        kind=kind,
+                        rank=rank,
+                        citation=citation,
+                        public_name=name,
+                        public_organisation=organisation,
+                        public_country=country,
+                        state=DecisionState.APPROVED,
+                        proposed_by_id=chair.id,
+                        approved_by_id=secretariat.id,
+                        proposed_at=datetime(2026, 4, 2, 9, 0, tzinfo=UTC),
+                        approved_at=datetime(2026, 4, 20, 9, 0, tzinfo=UTC),
+                    )
+                )
+    edition.published_at = dates["announcement_at"]
+    db.session.flush()
 
 
 def logins_text() -> str:

@@ -478,9 +478,16 @@ def work(
     interval: float = 2.0,
     batch: int = 100,
     should_stop: Callable[[], bool] = lambda: False,
+    each_round: Callable[[], object] | None = None,
 ) -> None:
-    """Deliver forever: a batch when there is work, a short sleep when there is none."""
+    """Deliver forever: a batch when there is work, a short sleep when there is none.
+
+    ``each_round`` runs before each delivery (the embargo check: emails of an edition whose
+    announcement time has come go out in the same round).
+    """
     while not should_stop():
+        if each_round is not None:
+            each_round()
         try:
             report = deliver_due(batch)
         except Exception:

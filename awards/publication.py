@@ -29,7 +29,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from . import audit, lifecycle
+from . import announcements, audit, lifecycle
 from .extensions import db
 from .feeds import approved_decisions, certificate_url, winner_url
 from .models import (
@@ -164,6 +164,7 @@ class Publication:
     honourable_mentions: int = 0
     not_selected: int = 0
     emails: int = 0
+    news: int = 0  # of those, the announcement list's
     refusal: str | None = None
 
     @property
@@ -368,6 +369,10 @@ def publish_edition(
         edition.published_at = now
     with db.session.no_autoflush:
         queued = queue_emails(todo.emails())
+    # The announcement list hears the news at the same moment (once per reader and edition).
+    db.session.flush()
+    news = announcements.queue_news(edition, actor)
+    queued += news
     publication = Publication(
         edition,
         categories=todo.categories,
@@ -376,6 +381,7 @@ def publish_edition(
         honourable_mentions=len(todo.honourable_mentions),
         not_selected=len(todo.closing) + len(todo.not_selected),
         emails=queued,
+        news=news,
     )
     audit.record(
         "edition.published" if first else "edition.published_more",
@@ -388,6 +394,7 @@ def publish_edition(
         honourable_mentions=publication.honourable_mentions,
         not_selected=publication.not_selected,
         emails=queued,
+        news=news,
     )
     return publication
 

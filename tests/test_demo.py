@@ -9,6 +9,7 @@ from awards import demo
 from awards.extensions import db
 from awards.models import (
     Category,
+    Edition,
     Nomination,
     NominationState,
     Organisation,
@@ -41,7 +42,14 @@ def test_demo_creates_the_coalition(loaded):
         select(Organisation.short_name).where(Organisation.kind == OrganisationKind.PARTNER)
     ).scalars()
     assert set(partners) == {"WEF", "WBCSD"}
-    assert counts()["Category"] == 7
+    by_year = dict(
+        db.session.execute(
+            select(Edition.year, func.count(Category.id)).join(Category).group_by(Edition.year)
+        ).all()
+    )
+    # This year's call, one award per member; and last year's, already published.
+    assert by_year[2027] == 7 and by_year[2026] >= 1
+    assert db.session.execute(select(Edition.published_at).where(Edition.year == 2026)).scalar_one()
     states = set(db.session.execute(select(Nomination.state)).scalars())
     assert {
         NominationState.DRAFT,
@@ -118,11 +126,13 @@ def test_outbox_send_command_delivers(app, loaded, smtp):
 
 def test_every_page_renders_with_the_demo_data(app, loaded, browser):
     """Each GET page, with real demo objects in its URL, answers the Secretariat without error."""
-    from awards.models import Criterion, Edition, OutboxMessage, Question
+    from awards.models import Criterion, OutboxMessage, Question
 
     browser.login("secretariat@example.org", demo.DEMO_PASSWORD)
     category = db.session.execute(
-        select(Category).where(Category.slug == "itu-digital-circularity")
+        select(Category)
+        .join(Edition)
+        .where(Category.slug == "itu-digital-circularity", Edition.year == 2027)
     ).scalar_one()
     nomination = db.session.execute(
         select(Nomination).where(Nomination.category_id == category.id).limit(1)
@@ -142,6 +152,13 @@ def test_every_page_renders_with_the_demo_data(app, loaded, browser):
         "message_id": db.session.scalar(select(OutboxMessage.id).limit(1)) or 1,
         "code": category.edition.code,
         "slug": category.slug,
+        "year": 2026,  # the published edition: its winners pages have something to show
+        "reference": db.session.scalar(
+            select(Nomination.reference).where(Nomination.state == NominationState.WINNER).limit(1)
+        ),
+        "extension": "csv",
+        "name": "winner",
+        "language": "fr",
     }
     # Routes whose objects the demo does not hold: emailed links and stored files.
     needs_other_objects = {"token", "attachment_id", "filename"}

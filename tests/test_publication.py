@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from awards import outbox, publication
 from awards.extensions import db
 from awards.models import (
+    AnnouncementSubscriber,
     AuditEvent,
     Category,
     CategoryState,
@@ -483,3 +484,30 @@ def test_announcement_emails_arrive_over_smtp(smtp, world):
     db.session.commit()
     assert outbox.deliver_due().handled == 0
     assert len(smtp.messages) == 9
+
+
+def test_the_announcement_list_hears_the_news_at_publication_once(world):
+    """Confirmed readers get the news with the winners; the pending and the gone do not."""
+    readers = {
+        "reader@example.org": utcnow(),
+        "pending@example.org": None,
+    }
+    for email, confirmed in readers.items():
+        db.session.add(AnnouncementSubscriber(email=email, confirmed_at=confirmed))
+    db.session.add(
+        AnnouncementSubscriber(
+            email="gone@example.org", confirmed_at=utcnow(), unsubscribed_at=utcnow()
+        )
+    )
+    db.session.commit()
+    secretariat = world.people["secretariat"]
+    first = publication.publish_edition(world.edition, secretariat)
+    db.session.commit()
+    news = [key for key in outbox_keys() if key.startswith("announcement:")]
+    assert first.news == 1 and len(news) == 1
+    assert message(news[0]).to_address == "reader@example.org"
+    assert message(news[0]).headers.get("List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"
+    second = publication.publish_edition(world.edition, secretariat)
+    db.session.commit()
+    assert second.news == 0
+    assert [key for key in outbox_keys() if key.startswith("announcement:")] == news

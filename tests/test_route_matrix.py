@@ -186,6 +186,17 @@ TABLE: dict[str, Rule] = {
     "decisions.current_overview": rule(SECRETARIAT),
     "decisions.results_csv": rule(SECRETARIAT),
     "decisions.results_xlsx": rule(SECRETARIAT),
+    # Winners: public once published. In this world nothing is decided yet, so the edition's
+    # page, its feed, a winner's page and certificate are 404 for everyone (the embargoed
+    # previews of decided results are proven in tests/test_winners_pages.py).
+    "winners.index": rule(EVERYONE),
+    "winners.feed_json": rule(EVERYONE),
+    "winners.feed_atom": rule(EVERYONE),
+    "winners.edition": rule(frozenset(), HIDDEN),
+    "winners.edition_json": rule(frozenset(), HIDDEN),
+    "winners.winner": rule(frozenset(), HIDDEN),
+    "winners.certificate": rule(frozenset(), HIDDEN),
+    "winners.publish": rule(SECRETARIAT),
     # Personal data: each person's own; erasure by the Secretariat
     "privacy.mine": rule(SIGNED_IN),
     "privacy.download": rule(SIGNED_IN),
