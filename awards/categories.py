@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext as _ngettext
 from sqlalchemy import delete, func, select
 
 from . import audit, lifecycle
@@ -33,6 +34,8 @@ from .models import (
     CategoryState,
     Criterion,
     Edition,
+    Nomination,
+    NominationState,
     Organisation,
     OrganisationKind,
     Question,
@@ -653,6 +656,71 @@ def return_to_draft(category: Category, actor: User | None, comment: str) -> Non
         raise CategoryError(_l("Only a category awaiting approval can be returned."))
     _transition(category, CategoryState.DRAFT, actor, comment)
     _notify_administrators(category, "category_returned", actor, comment)
+
+
+# --- From nominations to review ------------------------------------------------------------
+
+
+def close_ended_windows(now: datetime | None = None) -> list[Category]:
+    """Open categories whose nomination window has ended become closed; the caller commits.
+
+    Run on every round of the outbox worker (and by ``publish-due``), so no one has to be
+    awake when the deadline passes: the server already refuses late nominations to the
+    second, and this makes the category's state say so too.
+    """
+    now = now or utcnow()
+    closed = []
+    for category in db.session.execute(
+        select(Category)
+        .join(Edition)
+        .where(
+            Category.state == CategoryState.OPEN,
+            func.coalesce(Category.nominations_close_at, Edition.nominations_close_at) <= now,
+        )
+    ).scalars():
+        lifecycle.move_category(category, CategoryState.CLOSED, None, "nominations closed")
+        closed.append(category)
+    return closed
+
+
+def review_start_problem(category: Category, now: datetime | None = None) -> str | None:
+    """Why the committee cannot start reviewing yet, or None when it can."""
+    if category.state not in (CategoryState.OPEN, CategoryState.CLOSED):
+        return str(_l("Only a category whose nominations have closed can go into review."))
+    _opens, closes = lifecycle.nomination_window(category)
+    if (now or utcnow()) < closes:
+        return str(
+            _l("Nominations are open until %(when)s; the review starts after.", when=_utc(closes))
+        )
+    counts = dict(
+        db.session.execute(
+            select(Nomination.state, func.count(Nomination.id))
+            .where(Nomination.category_id == category.id)
+            .group_by(Nomination.state)
+        ).all()
+    )
+    waiting = counts.get(NominationState.SUBMITTED, 0)
+    if waiting:
+        return str(
+            _ngettext(
+                "%(num)d nomination still waits for screening: mark it eligible or not first.",
+                "%(num)d nominations still wait for screening: mark them eligible or not first.",
+                waiting,
+            )
+        )
+    if not counts.get(NominationState.ELIGIBLE, 0):
+        return str(_l("No nomination is eligible: there is nothing for the committee to review."))
+    return None
+
+
+def start_review(category: Category, actor: User | None, now: datetime | None = None) -> None:
+    """Nominations are closed and screened: the committee can be assigned and score."""
+    problem = review_start_problem(category, now)
+    if problem:
+        raise CategoryError(problem)
+    if category.state is CategoryState.OPEN:
+        _transition(category, CategoryState.CLOSED, actor, "nominations closed")
+    _transition(category, CategoryState.IN_REVIEW, actor)
 
 
 def _comment(comment: str | None) -> str:

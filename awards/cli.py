@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from . import accounts, outbox, publication
+from . import accounts, categories, outbox, publication
 from .extensions import db
 
 outbox_cli = AppGroup("outbox", help="Deliver queued emails.")
@@ -55,13 +55,32 @@ def outbox_work(interval: float, batch: int) -> None:
         interval=interval,
         batch=batch,
         should_stop=lambda: stopping["now"],
-        each_round=publication.publish_due_in_worker,
+        each_round=scheduled_round,
     )
+
+
+log = logging.getLogger(__name__)
+
+
+def scheduled_round() -> None:
+    """What the clock decides, once per round of the worker: nominations close at their
+    deadline, and the embargo of an edition lifts at its announcement time."""
+    try:
+        categories.close_ended_windows()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("closing ended nomination windows failed")
+    publication.publish_due_in_worker()
 
 
 @click.command("publish-due")
 def publish_due_command() -> None:
-    """Publish the results of editions whose announcement time has come (safe every minute)."""
+    """Close ended nomination windows and publish the results of editions whose announcement
+    time has come (safe every minute)."""
+    for category in categories.close_ended_windows():
+        click.echo(f"{category.title}: nominations closed")
+    db.session.commit()
     publications = publication.publish_due()
     db.session.commit()
     refused = False

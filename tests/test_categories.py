@@ -1166,3 +1166,74 @@ def test_the_dashboard_links_to_categories(itu_admin, world):
     assert f'href="/manage/categories/{world["category"]}"' in html
     assert f"/manage/categories/new/{fao.id}?edition={world['edition']}" in html
     assert f"/manage/categories/new/{world['itu']}" not in html  # ITU has its category
+
+
+# --- From nominations to review ------------------------------------------------------------
+
+
+def closing_category(closes_in: timedelta) -> Category:
+    """An open category of an edition whose nominations close ``closes_in`` from now."""
+    now = datetime.now(UTC)
+    edition = make_edition(opens=now - timedelta(days=30), nominations_close_at=now + closes_in)
+    return make_category(edition=edition, state=CategoryState.OPEN)
+
+
+def test_windows_that_ended_close_and_open_ones_stay_open():
+    ended = closing_category(-timedelta(minutes=1))
+    running = closing_category(timedelta(days=1))
+    # A category with its own, earlier window closes even when the edition's is still open.
+    own = closing_category(timedelta(days=1))
+    own.nominations_open_at = datetime.now(UTC) - timedelta(days=20)
+    own.nominations_close_at = datetime.now(UTC) - timedelta(seconds=1)
+    db.session.flush()
+    closed = rules.close_ended_windows()
+    assert {c.id for c in closed} == {ended.id, own.id}
+    assert running.state is CategoryState.OPEN and ended.state is CategoryState.CLOSED
+    assert rules.close_ended_windows() == []  # nothing twice
+    assert len(events("category.closed")) == 2
+
+
+def test_review_starts_only_once_nominations_closed_and_are_screened():
+    category = closing_category(timedelta(hours=2))
+    submitted = make_nomination(category, state=NominationState.SUBMITTED)
+    assert "Nominations are open until" in rules.review_start_problem(category)
+    later = datetime.now(UTC) + timedelta(hours=3)
+    assert "1 nomination still waits for screening" in rules.review_start_problem(category, later)
+    submitted.state = NominationState.INELIGIBLE
+    assert "No nomination is eligible" in rules.review_start_problem(category, later)
+    make_nomination(category, state=NominationState.ELIGIBLE)
+    assert rules.review_start_problem(category, later) is None
+    rules.start_review(category, None, later)
+    assert category.state is CategoryState.IN_REVIEW
+    assert len(events("category.closed")) == 1 and len(events("category.in_review")) == 1
+    with pytest.raises(rules.CategoryError):
+        rules.start_review(category, None, later)
+
+
+def test_the_administrator_starts_the_review_from_the_category_page(browser):
+    category = closing_category(-timedelta(minutes=5))
+    make_nomination(category, state=NominationState.ELIGIBLE)
+    admin = account("admin@example.org")
+    grant(admin, Role.MEMBER_ADMIN, organisation=category.organisation)
+    outsider = account("outsider@example.org")
+    db.session.commit()
+    signed_in(browser, "outsider@example.org")
+    assert browser.post(f"/manage/categories/{category.id}/start-review").status_code == 403
+    assert fresh(Category, category.id).state is CategoryState.OPEN
+    browser.logout()
+    signed_in(browser, "admin@example.org")
+    page = browser.get(f"/manage/categories/{category.id}").get_data(as_text=True)
+    assert "Start the review" in page
+    response = browser.post(f"/manage/categories/{category.id}/start-review")
+    assert response.status_code == 302 and "/assignments" in response.headers["Location"]
+    assert fresh(Category, category.id).state is CategoryState.IN_REVIEW
+    assert outsider.id  # the refused request above changed nothing
+
+
+def test_the_worker_round_closes_ended_windows(app):
+    from awards import cli
+
+    category = closing_category(-timedelta(minutes=1))
+    db.session.commit()
+    cli.scheduled_round()
+    assert fresh(Category, category.id).state is CategoryState.CLOSED

@@ -152,6 +152,7 @@ TABLE: dict[str, Rule] = {
     "categories.move_criterion": rule(ADMINS),
     "categories.submit": rule(ADMINS),
     "categories.take_back": rule(ADMINS),
+    "categories.start_review": rule(ADMINS),
     "screening.nominations_table": rule(ADMINS),
     "screening.nomination": rule(ADMINS),
     "screening.screen": rule(ADMINS),

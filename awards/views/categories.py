@@ -114,6 +114,7 @@ def overview(category_id: int):
         returned=rules.last_return_comment(category),
         locked=rules.form_locked(category),
         structure_problem=rules.structure_problem(category),
+        review_start_problem=rules.review_start_problem(category),
         kind_labels=KIND_LABELS,
         button=ConfirmForm(),
     )
@@ -422,6 +423,26 @@ def take_back(category_id: int):
                 "categories.overview",
                 category,
             )
+    return redirect(url_for("categories.overview", category_id=category.id))
+
+
+@bp.post("/<int:category_id>/start-review")
+@login_required
+def start_review(category_id: int):
+    category = managed_category(category_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            rules.start_review(category, current_user)
+        except rules.CategoryError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(
+                _("The review has started: assign the committee, then reviewers can score."),
+                "success",
+            )
+            return redirect(url_for("committee.assignments", category_id=category.id))
     return redirect(url_for("categories.overview", category_id=category.id))
 
 
