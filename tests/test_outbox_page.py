@@ -344,3 +344,45 @@ def test_retry_all_failed(sec, secretariat):
     assert "no failed email" in response.get_data(as_text=True)
     assert len(events("outbox.retried_all")) == 1
     assert "Retry all" not in sec.get("/secretariat/outbox/").get_data(as_text=True)
+
+
+def test_the_page_allows_exactly_the_emails_own_inline_styles(sec, secretariat):
+    """The frame inherits the page's policy: the email's style attributes are allowed by
+    hash, and nothing else (no script, no other inline style)."""
+    message = make_message(
+        OutboxState.SENT,
+        body_html='<body style="background:#f3f5f7"><p style="color:#073763">Hi &amp; bye</p>'
+        "</body>",
+    )
+    db.session.commit()
+    policy = sec.get(f"/secretariat/outbox/{message.id}").headers["Content-Security-Policy"]
+    style = next(part for part in policy.split("; ") if part.startswith("style-src"))
+    assert style.startswith("style-src 'self' 'unsafe-hashes' 'sha256-")
+    assert style.count("'sha256-") == 2 and "unsafe-inline" not in policy
+    assert "script-src 'self'" in policy
+    plain = make_message(OutboxState.SENT, body_html="<p>No styles</p>")
+    db.session.commit()
+    policy = sec.get(f"/secretariat/outbox/{plain.id}").headers["Content-Security-Policy"]
+    assert "style-src 'self';" in policy
+
+
+def test_chromium_shows_the_email_with_its_styles(tab, secretariat):
+    message = make_message(
+        OutboxState.SENT,
+        body_html='<body style="background:#f3f5f7"><p id="hello" style="color:#073763">Hello'
+        '</p><p id="forged">Not styled</p></body>',
+    )
+    db.session.commit()
+    violations = []
+    tab.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text else 0)
+    tab.goto("/account/login")
+    tab.get_by_label("Email address").fill(SECRETARIAT_EMAIL)
+    tab.get_by_label("Password").fill(PASSWORD)
+    tab.get_by_role("button", name="Log in").click()
+    tab.get_by_role("heading", level=1).first.wait_for()
+    tab.goto(f"/secretariat/outbox/{message.id}")
+    frame = tab.frame_locator("iframe")
+    colour = frame.locator("#hello").evaluate("e => getComputedStyle(e).color")
+    background = frame.locator("body").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colour == "rgb(7, 55, 99)" and background == "rgb(243, 245, 247)"
+    assert violations == []

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +23,7 @@ from ..extensions import db
 from ..forms import ConfirmForm
 from ..forms_notices import NoticeForm, TestSendForm
 from ..i18n import LANGUAGES
+from ..security import allow_email_styles
 from .helpers import rule_required
 
 bp = Blueprint("notices", __name__, url_prefix="/secretariat/notices")
@@ -113,19 +123,23 @@ def edit(name: str, language: str):
                         "success",
                     )
                     return redirect(url_for(".edit", name=name, language=language, source=source))
-    return render_template(
-        "notices/edit.html",
-        notice=notice,
-        language=language,
-        languages=LANGUAGES,
-        form=form,
-        saved=rules.wording(name, language),
-        preview=rules.preview(notice, language, sample, draft),
-        draft=draft is not None,
-        source=source,
-        test_form=TestSendForm(source=source),
-        reset_form=ConfirmForm(),
+    preview = rules.preview(notice, language, sample, draft)
+    page = make_response(
+        render_template(
+            "notices/edit.html",
+            notice=notice,
+            language=language,
+            languages=LANGUAGES,
+            form=form,
+            saved=rules.wording(name, language),
+            preview=preview,
+            draft=draft is not None,
+            source=source,
+            test_form=TestSendForm(source=source),
+            reset_form=ConfirmForm(),
+        )
     )
+    return allow_email_styles(page, preview.html)
 
 
 @bp.post("/<name>/<language>/test")

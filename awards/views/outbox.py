@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -14,6 +14,7 @@ from .. import permissions
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..models import OutboxMessage, OutboxState
+from ..security import allow_email_styles
 from .helpers import get_or_404, page_number, rule_required
 
 bp = Blueprint("outbox", __name__, url_prefix="/secretariat/outbox")
@@ -33,6 +34,8 @@ def index():
             select(OutboxMessage.state, func.count(OutboxMessage.id)).group_by(OutboxMessage.state)
         ).all()
     )
+    oldest = request.args.get("order") == "oldest"
+    recipient = " ".join(request.args.get("q", "").split())[:254].lower()
     # Newest first (ids only grow); the bodies are left in the database until a message opens.
     query = (
         select(OutboxMessage)
@@ -41,15 +44,21 @@ def index():
             defer(OutboxMessage.body_html),
             defer(OutboxMessage.headers),
         )
-        .order_by(OutboxMessage.id.desc())
+        .order_by(OutboxMessage.id if oldest else OutboxMessage.id.desc())
     )
     if state:
         query = query.where(OutboxMessage.state == OutboxState(state))
+    if recipient:
+        query = query.where(
+            func.lower(OutboxMessage.to_address).contains(recipient, autoescape=True)
+        )
     page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
     return render_template(
         "outbox/index.html",
         page=page,
         state=state,
+        oldest=oldest,
+        recipient=recipient,
         counts={value: counts.get(OutboxState(value), 0) for value in STATES},
         total=sum(counts.values()),
         form=ConfirmForm(),
@@ -59,9 +68,11 @@ def index():
 @bp.get("/<int:message_id>")
 @rule_required(permissions.is_secretariat)
 def message(message_id: int):
-    return render_template(
-        "outbox/message.html", message=get_or_404(OutboxMessage, message_id), form=ConfirmForm()
+    message = get_or_404(OutboxMessage, message_id)
+    page = make_response(
+        render_template("outbox/message.html", message=message, form=ConfirmForm())
     )
+    return allow_email_styles(page, message.body_html or "")
 
 
 @bp.post("/<int:message_id>/retry")
