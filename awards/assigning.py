@@ -52,6 +52,16 @@ PROPOSAL_SALT = "assignment-proposal"
 PROPOSAL_MAX_AGE = 2 * 60 * 60  # seconds an unapproved proposal stays valid
 
 
+def require_reviewing(category: Category) -> None:
+    """Assignments change only while the category is being reviewed, never once decided."""
+    if category.state not in REVIEWING_STATES:
+        raise AssigningError(
+            _l("Assignments can no longer change: the results of this category are decided.")
+            if category.state in (CategoryState.DECIDED, CategoryState.PUBLISHED)
+            else _l("Assignments can be made once the category is open for nominations.")
+        )
+
+
 class AssigningError(ValueError):
     """An assignment change the rules refuse."""
 
@@ -481,6 +491,7 @@ def apply(category: Category, proposal_pairs: Iterable[Pair], actor: User | None
     reading tens of thousands of conflict pairs); on :class:`AssigningError` the caller
     rolls back, which removes them again.
     """
+    require_reviewing(category)
     facts = _Facts.read(category, with_conflicts=False)
     change = Change()
     seen: set[Pair] = set()
@@ -519,6 +530,7 @@ def add_assignments(
     actor: User | None,
 ) -> Change:
     """Assign every given reviewer to every given nomination, except where a rule forbids."""
+    require_reviewing(category)
     facts = _Facts.read(category)
     change = Change()
     for nid in dict.fromkeys(nomination_ids):
@@ -562,6 +574,7 @@ def remove_assignments(
 
     Removing an assignment deletes its review (draft or submitted) with it.
     """
+    require_reviewing(category)
     reason = reason.strip()
     if force and not reason:
         raise AssigningError(_l("Say why the submitted reviews are to be removed."))

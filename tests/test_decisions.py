@@ -887,3 +887,29 @@ def test_scoring_page_shows_a_decided_category_as_closed(app):
     assert reviews.reviews_closed(category)
     category.state = CategoryState.IN_REVIEW
     assert not reviews.reviews_closed(category)
+
+
+def test_decided_results_lock_screening_and_assignments(world):
+    """Approved results settle who competed and who reviewed: nothing beneath them moves."""
+    from awards import assigning, screening
+
+    category = world.fresh()
+    category.state = CategoryState.DECIDED
+    db.session.commit()
+    eligible = world.nomination(3)
+    with pytest.raises(screening.ScreeningError, match="decided"):
+        screening.screen(eligible, False, "Late doubt", world.user("own_admin"))
+    with pytest.raises(assigning.AssigningError, match="decided"):
+        assigning.add_assignments(
+            category, [eligible.id], [world.user("chair").id], world.user("own_admin")
+        )
+    with pytest.raises(assigning.AssigningError, match="decided"):
+        assigning.remove_assignments(
+            category,
+            [(eligible.id, world.user("reviewer").id)],
+            world.user("own_admin"),
+            force=True,
+            reason="Late change",
+        )
+    db.session.rollback()
+    assert world.nomination(3).state is NominationState.ELIGIBLE

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 from wtforms import IntegerField, TextAreaField
 from wtforms.validators import NumberRange, Optional
 
@@ -229,6 +230,12 @@ def _assignment_rows(nominations: list[Nomination]):
     return assigned, conflicted
 
 
+def _names(ids) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(set(ids)))).all())
+
+
 def _people(ids) -> dict[int, User]:
     ids = set(ids)
     if not ids:
@@ -333,6 +340,11 @@ def plan(category_id: int):
     if not ConfirmForm().validate_on_submit():
         flash(_("The form expired; please try again."), "danger")
         return redirect(url_for("committee.assignments", category_id=category.id))
+    try:
+        assigning.require_reviewing(category)
+    except assigning.AssigningError as exc:
+        flash(str(exc), "danger")
+        return redirect(url_for("committee.assignments", category_id=category.id))
     proposal = assigning.plan(category)
     db.session.commit()  # conflicts detected on the way are recorded either way
     kept = {rid for rids in proposal.kept.values() for rid in rids}
@@ -418,6 +430,8 @@ def _compute(category: Category):
             select(Nomination)
             .where(Nomination.category_id == category.id, Nomination.state.in_(REPORTED_STATES))
             .order_by(Nomination.number)
+            # Every nomination of the category is read: leave out what no ranking shows.
+            .options(defer(Nomination.topics), defer(Nomination.screening_reason))
         ).scalars()
         if n.id not in hidden
     ]
@@ -515,7 +529,8 @@ def results(category_id: int):
     if computed is not None:
         visible = _visible_only(computed, {n.id for n in nominations})
         references = {n.id: n.reference for n in nominations}
-        reviewer_names = {u.id: u.name for u in _people(visible.reviewers).values()}
+        # One query for the names of every reviewer shown (the charts use some of them).
+        reviewer_names = _names(_all_reviewers(computed) | set(visible.reviewers))
         ranking = computed.ranking(by)
         # The chart draws the top of the ranking: the first rows keep their ranks.
         top = {entry.nomination_id for entry in ranking[:RANKING_PER_PAGE]}
@@ -526,7 +541,7 @@ def results(category_id: int):
             results=computed,
             ranking=ListPage(ranking, page_number(), RANKING_PER_PAGE),
             charted=len(top),
-            reviewer_names={u.id: u.name for u in _people(_all_reviewers(computed)).values()},
+            reviewer_names=reviewer_names,
             # Plain SVG built by results.py with every text escaped: markup, not script.
             distribution_svg=Markup(  # noqa: S704
                 scoring.svg_distribution(
