@@ -64,6 +64,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _init_extensions(app)
+    from .views.helpers import CleanArgsRequest, DatabaseIdConverter, TextConverter
+
+    app.request_class = CleanArgsRequest
+
+    # Before any route is added: URLs that cannot name a row answer 404, not a database error.
+    app.url_map.converters.update(
+        int=DatabaseIdConverter, default=TextConverter, string=TextConverter
+    )
     _register_blueprints(app)
 
     from . import benchdata, cli, cli_reviews, errors, security, templating

@@ -81,7 +81,12 @@ class User(UserMixin, db.Model):
         foreign_keys="RoleGrant.user_id",
     )
 
-    __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lower"),)
+    __table_args__ = (
+        sa.CheckConstraint("email = lower(email)", name="email_lower"),
+        # The Secretariat's people list, sorted by name or by joining date.
+        sa.Index("ix_users_name", "name"),
+        sa.Index("ix_users_created_at", "created_at"),
+    )
 
     # Flask-Login: the session carries the nonce, so a password change invalidates it.
     def get_id(self) -> str:

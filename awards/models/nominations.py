@@ -62,6 +62,8 @@ class Nomination(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("category_id", "number"),
         sa.Index("ix_nominations_category_state", "category_id", "state"),
+        # The category's nominations table sorted by submission time.
+        sa.Index("ix_nominations_category_submitted", "category_id", "submitted_at"),
         sa.CheckConstraint("number >= 1", name="number_positive"),
         sa.CheckConstraint(
             "self_nomination OR nominee_email IS NOT NULL", name="nominee_contact_when_on_behalf"

@@ -39,5 +39,7 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         # The worker's query: what is queued and due, oldest first.
         sa.Index("ix_outbox_messages_state_due", "state", "next_attempt_at"),
+        # The outbox page: one state's messages, newest first.
+        sa.Index("ix_outbox_messages_state_id", "state", "id"),
         sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     )

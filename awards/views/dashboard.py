@@ -26,6 +26,8 @@ from ..models import (
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
+LATEST_NOMINATIONS = 10
+
 
 def _nomination_counts(category_ids: list[int]) -> dict[int, dict[str, int]]:
     """Nominations per category and state, in one query."""
@@ -98,13 +100,17 @@ def index():
         context["committees"] = committees
         context["review_progress"] = _review_progress(user.id)
 
-    context["my_nominations"] = list(
+    # The latest few; the nominations page lists them all, a page at a time.
+    latest = list(
         db.session.execute(
             select(Nomination)
             .where(Nomination.nominator_id == user.id)
-            .order_by(Nomination.created_at.desc())
+            .order_by(Nomination.created_at.desc(), Nomination.id.desc())
+            .limit(LATEST_NOMINATIONS + 1)
             .options(db.joinedload(Nomination.category).joinedload(Category.edition))
         ).scalars()
     )
+    context["my_nominations"] = latest[:LATEST_NOMINATIONS]
+    context["more_nominations"] = len(latest) > LATEST_NOMINATIONS
     context["NominationState"] = NominationState
     return render_template("dashboard/index.html", **context)

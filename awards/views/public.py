@@ -17,7 +17,7 @@ from flask_login import current_user
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import lifecycle
+from .. import accounts, lifecycle
 from ..extensions import db
 from ..forms import LanguageForm
 from ..models import Category, CategoryState, Edition, utcnow
@@ -86,8 +86,13 @@ def set_language():
     if form.validate_on_submit():
         session["language"] = form.language.data
         if current_user.is_authenticated:  # the profile's language would otherwise win
-            current_user.language = form.language.data
-            db.session.commit()
+            user = current_user._get_current_object()
+            try:
+                accounts.update_profile(user, user.name, form.language.data, user.timezone)
+            except accounts.AccountError:
+                db.session.rollback()  # a profile that no longer validates keeps the session's
+            else:
+                db.session.commit()
     return redirect(safe_next(form.return_to.data) or url_for("public.index"))
 
 

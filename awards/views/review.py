@@ -21,9 +21,11 @@ from ..extensions import db
 from ..forms import Form
 from ..i18n import LANGUAGES
 from ..models import Attachment, BidLevel, Category, Nomination
-from .helpers import get_or_404, require
+from .helpers import Pager, get_or_404, page_number, require
 
 bp = Blueprint("review", __name__, url_prefix="/review")
+
+BIDS_PER_PAGE = 50
 
 
 class ScoreForm(Form):
@@ -158,11 +160,16 @@ def profile():
 def bids(category_id: int):
     category = _committee_category(category_id)
     form = BidsForm()
-    rows = reviews.biddable_nominations(current_user, category)
+    pager = Pager(reviews.count_biddable(current_user, category), page_number(), BIDS_PER_PAGE)
+    rows = reviews.biddable_nominations(
+        current_user, category, offset=pager.offset, limit=BIDS_PER_PAGE
+    )
     problems: dict[int, str] = {}
     if request.method == "POST" and form.validate_on_submit():
         changed = 0
         for nomination, level in rows:
+            if f"bid-{nomination.id}" not in request.form:
+                continue  # not on the page that was sent
             wanted = request.form.get(f"bid-{nomination.id}", "")
             if wanted == (level.value if level else ""):
                 continue
@@ -180,14 +187,15 @@ def bids(category_id: int):
                 _("Your bids are saved.") if changed else _("Your bids were already up to date."),
                 "success",
             )
-            return redirect(url_for("review.bids", category_id=category.id))
+            return redirect(url_for("review.bids", category_id=category.id, page=pager.page))
         db.session.expire_all()  # show what is stored, not what was tried
     return (
         render_template(
             "review/bids.html",
             category=category,
             form=form,
-            rows=reviews.bid_rows(current_user, category),
+            rows=reviews.bid_rows(current_user, category, offset=pager.offset, limit=BIDS_PER_PAGE),
+            page=pager,
             problems=problems,
             bid_choices=BID_CHOICES,
             closed=reviews.reviews_closed(category),
