@@ -1053,7 +1053,25 @@ MAIN_PAGES: list[MainPage] = [
     MainPage(
         "ranking (results)", "chair", "committee.results", lambda t: {"category_id": t.category_id}
     ),
+    MainPage(
+        "decisions (shortlist)",
+        "chair",
+        "decisions.category",
+        lambda t: {"category_id": t.category_id},
+    ),
     MainPage("Secretariat dashboard", "secretariat", "dashboard.index"),
+    MainPage(
+        "Secretariat overview",
+        "secretariat",
+        "decisions.overview",
+        lambda t: {"edition_id": t.edition_id},
+    ),
+    MainPage(
+        "proposals to approve",
+        "secretariat",
+        "decisions.proposals",
+        lambda t: {"edition_id": t.edition_id},
+    ),
     MainPage("Secretariat home", "secretariat", "secretariat.index"),
     MainPage("outbox", "secretariat", "outbox.index"),
     MainPage(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -913,3 +914,16 @@ def test_decided_results_lock_screening_and_assignments(world):
         )
     db.session.rollback()
     assert world.nomination(3).state is NominationState.ELIGIBLE
+
+
+def test_the_ranking_on_the_decisions_page_is_paginated(make_browser, world):
+    for number in range(55):
+        make_nomination(world.category, state=NominationState.ELIGIBLE, nominee_name=f"N{number}")
+    db.session.commit()
+    chair = as_(make_browser, world, "chair")
+    first = chair.get(world.url()).get_data(as_text=True)
+    second = chair.get(world.url() + "?page=2").get_data(as_text=True)
+    rows = re.compile(r"<code>(EWA[^<]+)</code>")
+    assert len(rows.findall(first.split('id="proposals"')[0])) == 50
+    assert len(rows.findall(second.split('id="proposals"')[0])) == 9  # 59 in all
+    assert "page=2" in first

@@ -19,8 +19,8 @@ from ..forms import ConfirmForm
 from ..forms_decisions import ProposalAnswerForm, ProposalForm
 from ..forms_screening import STATE_LABELS
 from ..models import Category, DecisionKind, Edition, Nomination
-from .committee import AGGREGATE_LABELS, _compute, _nominee_shown
-from .helpers import get_or_404, require, rule_required
+from .committee import AGGREGATE_LABELS, RANKING_PER_PAGE, _compute, _nominee_shown
+from .helpers import ListPage, get_or_404, page_number, require, rule_required
 
 bp = Blueprint("decisions", __name__)
 
@@ -95,7 +95,7 @@ def category(category_id: int):
         by=by,
         aggregate_labels=AGGREGATE_LABELS,
         results=computed,
-        ranking=ranking,
+        ranking=ListPage(ranking, page_number(), RANKING_PER_PAGE),
         nominations={n.id: n for n in nominations},
         proposals=visible,
         proposed={d.nomination_id: d for d in visible},
