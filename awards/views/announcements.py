@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -17,7 +17,7 @@ from ..forms import ConfirmForm
 from ..forms_notices import SubscribeForm
 from ..models import Edition
 from ..tokens import TokenError
-from .helpers import get_or_404, rule_required
+from .helpers import download_response, get_or_404, rule_required
 
 bp = Blueprint("announcements", __name__)
 
@@ -121,10 +121,9 @@ def overview():
 @bp.get("/secretariat/announcements/confirmed.csv")
 @rule_required(permissions.can_manage_announcements)
 def export_confirmed():
-    response = Response(rules.confirmed_csv(), mimetype="text/csv; charset=utf-8")
-    response.headers.set("Content-Disposition", "attachment", filename="announcement-list.csv")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return download_response(
+        rules.confirmed_csv(), "text/csv; charset=utf-8", "announcement-list.csv"
+    )
 
 
 @bp.post("/secretariat/announcements/editions/<int:edition_id>/news")

@@ -6,7 +6,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import replace
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -34,11 +34,18 @@ from ..models import (
     Score,
     User,
 )
-from .helpers import ListPage, get_or_404, managed_category, page_number, require
+from .helpers import (
+    XLSX_TYPE,
+    ListPage,
+    download_response,
+    get_or_404,
+    managed_category,
+    page_number,
+    require,
+)
 
 bp = Blueprint("committee", __name__, url_prefix="/manage/categories")
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RANKING_PER_PAGE = 50
 ASSIGNMENTS_PER_PAGE = 50
 # Nominations whose scores the results report: reviewed ones, decided or not.
@@ -612,14 +619,6 @@ def _export_table(category: Category) -> tuple[list[str], list[list]]:
     return header, rows
 
 
-def _download(data: bytes, mimetype: str, name: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers.set("Content-Disposition", "attachment", filename=name)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 def _export_name(category: Category, extension: str) -> str:
     return f"{category.edition.code}-{category.organisation.short_name}-scores.{extension}"
 
@@ -629,7 +628,7 @@ def _export_name(category: Category, extension: str) -> str:
 def results_csv(category_id: int):
     category = _results_category(category_id)
     header, rows = _export_table(category)
-    return _download(
+    return download_response(
         exports.to_csv(header, rows), "text/csv; charset=utf-8", _export_name(category, "csv")
     )
 
@@ -640,4 +639,4 @@ def results_xlsx(category_id: int):
     category = _results_category(category_id)
     header, rows = _export_table(category)
     data = exports.to_xlsx(header, rows, title=str(_l("Scores")))
-    return _download(data, XLSX_TYPE, _export_name(category, "xlsx"))
+    return download_response(data, XLSX_TYPE, _export_name(category, "xlsx"))

@@ -20,11 +20,17 @@ from ..forms_decisions import ProposalAnswerForm, ProposalForm
 from ..forms_screening import STATE_LABELS
 from ..models import Category, DecisionKind, Edition, Nomination
 from .committee import AGGREGATE_LABELS, RANKING_PER_PAGE, _compute, _nominee_shown
-from .helpers import ListPage, get_or_404, page_number, require, rule_required
+from .helpers import (
+    XLSX_TYPE,
+    ListPage,
+    download_response,
+    get_or_404,
+    page_number,
+    require,
+    rule_required,
+)
 
 bp = Blueprint("decisions", __name__)
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --- The committee's side ------------------------------------------------------------------
@@ -377,20 +383,12 @@ def answer(category_id: int):
 # --- Exports -------------------------------------------------------------------------------
 
 
-def _download(data: bytes, mimetype: str, name: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers.set("Content-Disposition", "attachment", filename=name)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @bp.get("/secretariat/editions/<int:edition_id>/results.csv")
 @rule_required(permissions.is_secretariat)
 def results_csv(edition_id: int):
     edition = get_or_404(Edition, edition_id)
     header, rows = decisions.results_table(edition, STATE_LABELS)
-    return _download(
+    return download_response(
         exports.to_csv(header, rows), "text/csv; charset=utf-8", f"{edition.code}-results.csv"
     )
 
@@ -401,4 +399,4 @@ def results_xlsx(edition_id: int):
     edition = get_or_404(Edition, edition_id)
     header, rows = decisions.results_table(edition, STATE_LABELS)
     data = exports.to_xlsx(header, rows, title=_("Results"))
-    return _download(data, XLSX_TYPE, f"{edition.code}-results.xlsx")
+    return download_response(data, XLSX_TYPE, f"{edition.code}-results.xlsx")

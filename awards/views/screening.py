@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
@@ -22,12 +21,11 @@ from ..errors import keeps_input_on_csrf_failure
 from ..extensions import db
 from ..forms_screening import STATE_LABELS, NominationFilterForm, ScreeningForm
 from ..models import Category, Nomination, utcnow
-from .helpers import managed_category, page_number, require
+from .helpers import XLSX_TYPE, download_response, managed_category, page_number, require
 
 bp = Blueprint("screening", __name__, url_prefix="/manage/categories")
 
 PER_PAGE = 50
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _nomination(category: Category, nomination_id: int) -> Nomination:
@@ -130,20 +128,12 @@ def screen(category_id: int, nomination_id: int):
 # --- Exports -------------------------------------------------------------------------------
 
 
-def _download(data: bytes, mimetype: str, name: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers.set("Content-Disposition", "attachment", filename=name)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @bp.get("/<int:category_id>/nominations.csv")
 @login_required
 def export_csv(category_id: int):
     category = managed_category(category_id)
     data = exports.to_csv(screening.export_header(category), screening.export_rows(category))
-    return _download(
+    return download_response(
         data, "text/csv; charset=utf-8", screening.export_name(category, "nominations.csv")
     )
 
@@ -153,7 +143,7 @@ def export_csv(category_id: int):
 def export_xlsx(category_id: int):
     category = managed_category(category_id)
     data = exports.to_xlsx(screening.export_header(category), screening.export_rows(category))
-    return _download(data, XLSX_TYPE, screening.export_name(category, "nominations.xlsx"))
+    return download_response(data, XLSX_TYPE, screening.export_name(category, "nominations.xlsx"))
 
 
 @bp.get("/<int:category_id>/attachments.zip")
