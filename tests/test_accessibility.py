@@ -14,13 +14,15 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import select, update
 
-from awards import accounts, demo, tokens
+from awards import accounts, announcements, demo, tokens
 from awards.extensions import db, limiter
 from awards.models import (
+    AnnouncementSubscriber,
     Assignment,
     Category,
     CategoryState,
     Criterion,
+    Edition,
     Nomination,
     NominationState,
     Organisation,
@@ -28,9 +30,11 @@ from awards.models import (
     Question,
     Role,
     User,
+    utcnow,
 )
 
 from .conftest import _empty_tables, csrf_token_from
+from .factories import make_nomination, make_user
 
 VISITOR = "visitor"
 NOMINATOR = "nominator@example.org"
@@ -38,10 +42,11 @@ REVIEWER = "reviewer1.itu@example.org"
 CHAIR = "chair.itu@example.org"
 ADMIN = "admin.itu@example.org"
 SECRETARIAT = "secretariat@example.org"
+# The chair of a category in review whose proposal is still being written (set up below).
+DECIDING_CHAIR = "chair.unep@example.org"
 
 # Who looks at which page. Placeholders are filled from the demo data (see ``demo_site``).
-# Pages others are still building (decisions, winners and publication, notices, privacy) join
-# here with one line each when they land.
+# The winners pages show the demo's 2026 edition, published long ago.
 PAGES: dict[str, list[str]] = {
     VISITOR: [
         "/",
@@ -53,6 +58,13 @@ PAGES: dict[str, list[str]] = {
         "/account/reset/{reset_token}",
         "/account/invitation/{invitation_token}",
         "/no/such/page",
+        "/winners",
+        "/editions/2026/winners",
+        "/editions/2026/winners/{past_winner}",
+        "/editions/2026/winners/{past_mention}",
+        "/announcements/",
+        "/announcements/confirm/{confirm_token}",
+        "/announcements/unsubscribe/{unsubscribe_token}",
     ],
     NOMINATOR: [
         "/dashboard/",
@@ -63,6 +75,7 @@ PAGES: dict[str, list[str]] = {
         "/nominations/{own_draft}/edit",
         "/nominations/{own_draft}",
         "/nominations/{own_eligible}",
+        "/account/data",
     ],
     REVIEWER: [
         "/dashboard/",
@@ -75,6 +88,11 @@ PAGES: dict[str, list[str]] = {
     CHAIR: [
         "/dashboard/",
         "/manage/categories/{itu_category}/results",
+        "/manage/categories/{itu_category}/decisions",
+    ],
+    DECIDING_CHAIR: [
+        "/manage/categories/{deciding}/decisions",
+        "/manage/categories/{deciding}/decisions/{shortlisted}",
     ],
     ADMIN: [
         "/dashboard/",
@@ -83,7 +101,8 @@ PAGES: dict[str, list[str]] = {
         "/manage/categories/{itu_category}",
         "/manage/categories/{itu_category}/edit",
         "/manage/categories/{itu_category}/form",
-        "/manage/categories/{itu_category}/questions/new",
+        "/manage/categories/{itu_category}/questions/new?kind=single_choice",
+        "/manage/categories/{itu_category}/questions/new?kind=file",
         "/manage/categories/{itu_category}/questions/{question}/edit",
         "/manage/categories/{itu_category}/questions/{question}/remove",
         "/manage/categories/{itu_category}/preview",
@@ -96,6 +115,7 @@ PAGES: dict[str, list[str]] = {
         "/manage/categories/{itu_category}/committee",
         "/manage/categories/{itu_category}/assignments",
         "/manage/categories/{itu_category}/results",
+        "/manage/categories/{itu_category}/decisions",
     ],
     SECRETARIAT: [
         "/dashboard/",
@@ -114,14 +134,26 @@ PAGES: dict[str, list[str]] = {
         "/manage/categories/approvals",
         "/manage/categories/{awaiting}/approval",
         "/manage/categories/new/{partner_org}",
+        "/manage/categories/{proposed}/decisions",
+        "/secretariat/editions/{edition}/proposals",
+        "/secretariat/editions/{edition}/overview",
+        "/secretariat/editions/{edition}/publish",
+        "/secretariat/editions/{past_edition}/publish",
+        "/secretariat/notices/",
+        "/secretariat/notices/winner/en",
+        "/secretariat/notices/announcement/ar",
+        "/secretariat/announcements",
+        "/secretariat/users/{nominator}/erase",
+        "/secretariat/users/{erasable}/erase",
     ],
 }
 
 # Forms sent empty, so that the error summary and the fields in error are checked too.
 INVALID_FORMS: dict[str, list[str]] = {
-    VISITOR: ["/account/register", "/account/login"],
+    VISITOR: ["/account/register", "/account/login", "/announcements/"],
     NOMINATOR: ["/account/password"],
-    SECRETARIAT: ["/secretariat/editions/new"],
+    DECIDING_CHAIR: ["/manage/categories/{deciding}/decisions/{shortlisted}"],
+    SECRETARIAT: ["/secretariat/editions/new", "/secretariat/users/{erasable}/erase"],
 }
 
 LANGUAGES = ("en", "ar")
@@ -165,15 +197,55 @@ def _one(statement):
     return db.session.execute(statement.limit(1)).scalar_one()
 
 
+def _category_of(member: str, year: int = 2027) -> Category:
+    return _one(
+        select(Category)
+        .join(Organisation)
+        .join(Edition)
+        .where(Organisation.short_name == member, Edition.year == year)
+    )
+
+
+def _past_award(state: NominationState) -> str:
+    """The reference of a published 2026 award, as its page's address has it."""
+    return _one(
+        select(Nomination.reference)
+        .join(Category)
+        .join(Edition)
+        .where(Edition.year == 2026, Nomination.state == state)
+        .order_by(Nomination.id)
+    )
+
+
 def _placeholders() -> dict[str, str]:
-    itu = _one(select(Category).join(Organisation).where(Organisation.short_name == "ITU"))
+    itu = _category_of("ITU")
     nominator = _one(select(User).where(User.email == NOMINATOR))
     reviewer = _one(select(User).where(User.email == REVIEWER))
     secretariat = _one(select(User).where(User.email == SECRETARIAT))
     partner = _one(select(Organisation).where(Organisation.short_name == "WEF"))
-    # The WHO category waits for the Secretariat's approval (test data: set, not transitioned).
-    awaiting = _one(select(Category).join(Organisation).where(Organisation.short_name == "WHO"))
+    # Test data, set rather than transitioned: the UNIDO category waits for the Secretariat's
+    # approval; the UNEP one is in review, its committee writing the proposal for a shortlisted
+    # nomination (the demo's WHO category has already sent its proposal to the Secretariat).
+    awaiting = _category_of("UNIDO")
     awaiting.state = CategoryState.AWAITING_APPROVAL
+    deciding = _category_of("UNEP")
+    deciding.state = CategoryState.IN_REVIEW
+    shortlisted = make_nomination(
+        deciding,
+        nominator,
+        state=NominationState.SHORTLISTED,
+        nominee_organisation="Lagos Repair Collective",
+        nominee_country="NG",
+    )
+    # Someone whom nothing keeps from being erased: the erase page shows its form.
+    erasable = make_user("former.nominator@example.org", name="Jun Tanaka")
+    # Readers of the announcement list: one still to confirm, one on the list.
+    joining = AnnouncementSubscriber(email="joining@example.org", language="en")
+    reader = AnnouncementSubscriber(
+        email="reader@example.org", language="en", confirmed_at=utcnow()
+    )
+    db.session.add_all([joining, reader])
+    db.session.flush()
     invited = accounts.invite(
         "new.reviewer@example.org",
         "Ana Pereira",
@@ -193,6 +265,15 @@ def _placeholders() -> dict[str, str]:
         "partner_org": partner.id,
         "edition": itu.edition_id,
         "awaiting": awaiting.id,
+        "deciding": deciding.id,
+        "shortlisted": shortlisted.id,
+        "proposed": _category_of("WHO").id,
+        "past_edition": _one(select(Edition.id).where(Edition.year == 2026)),
+        "past_winner": _past_award(NominationState.WINNER),
+        "past_mention": _past_award(NominationState.HONOURABLE_MENTION),
+        "erasable": erasable.id,
+        "confirm_token": announcements.confirm_token(joining),
+        "unsubscribe_token": announcements.unsubscribe_token(reader),
         "question": _one(select(Question.id).where(Question.category_id == itu.id)),
         "criterion": _one(select(Criterion.id).where(Criterion.category_id == itu.id)),
         "own_draft": _one(own.where(Nomination.state == NominationState.DRAFT)).id,
@@ -286,13 +367,18 @@ def _check_page(page, language: str, url: str) -> None:
 
 
 @pytest.mark.parametrize(("language", "who", "url"), _cases(PAGES))
-def test_page_has_no_accessibility_violation(contexts, demo_site, language, who, url):
+def test_page_has_no_accessibility_violation(
+    contexts, demo_site, running_server, language, who, url
+):
     _speak(who, language)
     page = contexts(who, language).new_page()
     try:
-        response = page.goto(url.format(**demo_site))
+        address = url.format(**demo_site)
+        response = page.goto(address)
         expected = 404 if url == "/no/such/page" else 200
         assert response.status == expected, f"{url}: {response.status}"
+        # The page itself, not one it redirected to (a redirect would hide it from axe).
+        assert page.url == running_server.url + address, f"{url}: redirected to {page.url}"
         _check_page(page, language, url)
     finally:
         page.close()
