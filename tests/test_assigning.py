@@ -379,3 +379,17 @@ def test_reminder_command_runs(app):
     message = db.session.execute(select(OutboxMessage)).scalar_one()
     assert message.to_address == c.reviewers[0].email
     assert message.template == "review_reminder"
+
+
+@pytest.mark.parametrize(
+    ("nominations", "said"),
+    [
+        (6, "Every reviewer ends with 3 reviews."),  # 12 assignments, 4 reviewers
+        (5, "Every reviewer ends with 2 to 3 reviews."),  # 10 assignments
+    ],
+)
+def test_the_proposal_states_the_loads_plainly(browser, nominations, said):
+    c = setup_committee(nomination_count=nominations)
+    login(browser, c.admin)
+    html = browser.post(f"{c.url}/plan", page=c.url).get_data(as_text=True)
+    assert said in html
