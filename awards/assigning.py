@@ -23,7 +23,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import String, insert, select, type_coerce
 
 from . import assignment as solver
-from . import audit, conflicts
+from . import audit, conflicts, lifecycle
 from .extensions import db
 from .models import (
     Assignment,
@@ -57,7 +57,7 @@ def require_reviewing(category: Category) -> None:
     if category.state not in REVIEWING_STATES:
         raise AssigningError(
             _l("Assignments can no longer change: the results of this category are decided.")
-            if category.state in (CategoryState.DECIDED, CategoryState.PUBLISHED)
+            if category.state in lifecycle.RESULTS_LOCKED
             else _l("Assignments can be made once the category is open for nominations.")
         )
 

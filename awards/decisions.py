@@ -57,7 +57,7 @@ from .urls import external_url
 
 # The category's state while the committee decides, and those in which results are locked.
 DECIDING = CategoryState.IN_REVIEW
-RESULTS_LOCKED = frozenset({CategoryState.DECIDED, CategoryState.PUBLISHED})
+RESULTS_LOCKED = lifecycle.RESULTS_LOCKED
 # Still competing: what the shortlist is made from, and what "not selected" closes.
 COMPETING = (NominationState.ELIGIBLE, NominationState.SHORTLISTED)
 # Passed screening, decided or not: the nominations the committee reviewed.

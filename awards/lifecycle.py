@@ -29,6 +29,10 @@ class TransitionError(ValueError):
 
 # --- Categories ----------------------------------------------------------------------------
 
+# Once the Secretariat approves a category's results, nothing beneath them may change:
+# scores, screening, assignments, proposals.
+RESULTS_LOCKED = frozenset({CategoryState.DECIDED, CategoryState.PUBLISHED})
+
 CATEGORY_TRANSITIONS: dict[CategoryState, frozenset[CategoryState]] = {
     CategoryState.DRAFT: frozenset({CategoryState.AWAITING_APPROVAL}),
     CategoryState.AWAITING_APPROVAL: frozenset({CategoryState.OPEN, CategoryState.DRAFT}),

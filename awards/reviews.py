@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, permissions
+from . import audit, lifecycle, permissions
 from .extensions import db
 from .i18n import LANGUAGES
 from .models import (
@@ -29,7 +29,6 @@ from .models import (
     Bid,
     BidLevel,
     Category,
-    CategoryState,
     Conflict,
     Criterion,
     Nomination,
@@ -225,7 +224,7 @@ def assignment_for(reviewer: User, nomination: Nomination) -> Assignment | None:
 def reviews_closed(category: Category, now: datetime | None = None) -> bool:
     """Reviews close for everyone at the edition's date (checked in UTC on the server), and
     once the category's results are decided."""
-    if category.state in (CategoryState.DECIDED, CategoryState.PUBLISHED):
+    if category.state in lifecycle.RESULTS_LOCKED:
         return True
     return (now or utcnow()) >= category.edition.reviews_close_at
 
@@ -441,7 +440,7 @@ def save_review(
         actor, nomination
     ):
         raise ReviewError(_l("You no longer review this nomination."))
-    if category.state in (CategoryState.DECIDED, CategoryState.PUBLISHED):
+    if category.state in lifecycle.RESULTS_LOCKED:
         # Approval locks the results: the scores behind them stay as they were approved.
         raise ReviewError(
             _l("The results of this category are decided; the review can no longer be changed.")

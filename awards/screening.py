@@ -19,7 +19,7 @@ from . import lifecycle
 from .countries import country_name, is_country
 from .extensions import db
 from .i18n import LANGUAGES
-from .models import Category, CategoryState, Nomination, NominationState, QuestionKind, User
+from .models import Category, Nomination, NominationState, QuestionKind, User
 from .nominations import answers_by_question, display_answer
 from .outbox import queue_email
 from .urls import external_url
@@ -31,8 +31,6 @@ VISIBLE_STATES = tuple(state for state in NominationState if state is not Nomina
 SCREENABLE_STATES = frozenset(
     {NominationState.SUBMITTED, NominationState.ELIGIBLE, NominationState.INELIGIBLE}
 )
-# Once the Secretariat approved the results, who competed is settled too.
-RESULTS_LOCKED = frozenset({CategoryState.DECIDED, CategoryState.PUBLISHED})
 # Withdrawn nominations and drafts are not competing, so they duplicate nothing.
 _NOT_COMPETING = (NominationState.DRAFT, NominationState.WITHDRAWN)
 
@@ -69,7 +67,7 @@ def screen(nomination: Nomination, eligible: bool, reason: str | None, actor: Us
     target = NominationState.ELIGIBLE if eligible else NominationState.INELIGIBLE
     if nomination.state not in SCREENABLE_STATES:
         raise ScreeningError(_l("This nomination can no longer be screened."))
-    if nomination.category.state in RESULTS_LOCKED:
+    if nomination.category.state in lifecycle.RESULTS_LOCKED:
         raise ScreeningError(
             _l("The results of this category are decided: screening can no longer change.")
         )

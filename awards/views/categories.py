@@ -437,12 +437,11 @@ def start_review(category_id: int):
             db.session.rollback()
             flash(str(exc), "danger")
         else:
-            db.session.commit()
-            flash(
+            return _done(
                 _("The review has started: assign the committee, then reviewers can score."),
-                "success",
+                "committee.assignments",
+                category,
             )
-            return redirect(url_for("committee.assignments", category_id=category.id))
     return redirect(url_for("categories.overview", category_id=category.id))
 
 
