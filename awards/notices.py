@@ -29,7 +29,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -45,6 +45,7 @@ from .extensions import db
 from .i18n import LANGUAGES
 from .markdown import render_markdown
 from .models import Decision, Nomination, NominationState, NoticeTemplate, OutboxMessage, User
+from .outbox import render_email, render_shipped
 from .templating import utc_datetime
 from .urls import external_url
 
@@ -1217,8 +1218,9 @@ def render_wording(
         subject_text = " ".join(_render(False, subject, values, "subject").split())[:SUBJECT_MAX]
         text = _render(False, body, values, "body")
         markdown = _render(True, body, _for_html(values), "body")
-        html = render_template(
+        html = render_email(
             "notices/email.html",
+            {},
             subject=subject_text,
             body=render_markdown(_hard_breaks(markdown)),
             edition=_edition_of(context),
@@ -1338,15 +1340,6 @@ def _stored_wording(
         return None
 
 
-def _shipped(name: str, language: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
-    # As awards.outbox.render_notice does without wording (called from it, so not through it).
-    with force_locale(language):
-        subject = render_template(f"email/{name}.subject.txt", **context)
-        body_text = render_template(f"email/{name}.txt", **context)
-        body_html = render_template(f"email/{name}.html", subject=subject, **context)
-    return " ".join(subject.split()), body_text, body_html
-
-
 # Stand-ins for a reader's own values, two sets unlike in length and letters.
 _SENTINELS = (
     {"email": "zqa1@sentinel-a.invalid", "unsubscribe_link": "https://sentinel-a.invalid/zqa1"},
@@ -1388,13 +1381,15 @@ def _personalised(
     if not all(isinstance(v, str) and _UNTOUCHED.fullmatch(v) for v in personal.values()):
         # An apostrophe or an ampersand is escaped one way by Jinja, another by Markdown:
         # such a reader's message is rendered in full.
-        return _stored_wording(notice.name, language, context) or _shipped(
+        return _stored_wording(notice.name, language, context) or render_shipped(
             notice.name, language, context
         )
 
     def render(values: Mapping[str, Any]) -> tuple[str, str, str]:
         full = {**shared, **values}
-        return _stored_wording(notice.name, language, full) or _shipped(notice.name, language, full)
+        return _stored_wording(notice.name, language, full) or render_shipped(
+            notice.name, language, full
+        )
 
     session = db.session()
     transaction = session.get_transaction()
@@ -1447,8 +1442,8 @@ def starting_wording(notice: Notice, language: str) -> tuple[str, str]:
 
 
 def _shipped_text(name: str, context: Mapping[str, Any]) -> tuple[str, str]:
-    subject = render_template(f"email/{name}.subject.txt", **context)
-    body = render_template(f"email/{name}.txt", **context)
+    subject = render_email(f"email/{name}.subject.txt", context)
+    body = render_email(f"email/{name}.txt", context)
     return " ".join(subject.split()), body.strip() + "\n"
 
 

@@ -27,16 +27,19 @@ import logging
 import os
 import smtplib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, render_template
-from flask_babel import force_locale
+from flask import current_app
+from flask_babel import force_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_mail import Connection, Message
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -76,11 +79,57 @@ def render_notice(template: str, language: str, **context: Any) -> tuple[str, st
     custom = render_custom(template, language, context)
     if custom is not None:
         return custom
+    return render_shipped(template, language, context)
+
+
+def render_shipped(
+    template: str, language: str, context: Mapping[str, Any]
+) -> tuple[str, str, str]:
+    """The notice in the templates shipped with the application, whatever the Secretariat
+    wrote."""
     with force_locale(language):
-        subject = render_template(f"email/{template}.subject.txt", **context)
-        body_text = render_template(f"email/{template}.txt", **context)
-        body_html = render_template(f"email/{template}.html", subject=subject, **context)
+        context = {**context, **_catalogue_callables()}
+        subject = render_email(f"email/{template}.subject.txt", context)
+        body_text = render_email(f"email/{template}.txt", context)
+        body_html = render_email(f"email/{template}.html", context, subject=subject)
     return " ".join(subject.split()), body_text, body_html
+
+
+def render_email(name: str, context: Mapping[str, Any], **more: Any) -> str:
+    """One email template, without the context processors of the page that queues it.
+
+    An email must read the same whether a page or the worker queues it, so it may not depend
+    on the request; and skipping the processors (the language chooser's form among them)
+    makes rendering twice as fast, which counts when one click queues 300 notices.
+    """
+    return current_app.jinja_env.get_template(name).render({**context, **more})
+
+
+def _catalogue_callables() -> dict[str, Callable[..., str]]:
+    """``gettext`` and ``ngettext`` bound to the current language's catalogue, for one message.
+
+    Jinja's ``_()``, ``gettext()``, ``ngettext()`` and ``{% trans %}`` look these names up in
+    the template's context before its globals. The globals Flask-Babel installs find the
+    catalogue again on every call, which was a third of an email's rendering time. These
+    behave as Jinja's "newstyle" ones do: the translation is marked safe where the template
+    autoescapes, then always formatted with the call's values (``num`` included).
+    """
+    catalogue = get_translations()
+    # The catalogue's text is ours, trusted as Jinja trusts it; ``%`` on Markup escapes the
+    # values put into it.
+
+    @pass_context
+    def gettext(context: Context, string: str, **values: Any) -> str:
+        text = catalogue.ugettext(string)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % values  # noqa: S704
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, **values: Any) -> str:
+        values.setdefault("num", num)
+        text = catalogue.ungettext(singular, plural, num)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % values  # noqa: S704
+
+    return {"gettext": gettext, "ngettext": ngettext}
 
 
 def queue_email(

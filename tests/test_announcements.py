@@ -413,7 +413,7 @@ def full_rendering(message: OutboxMessage, edition: Edition, language: str):
         "unsubscribe_link": message.headers["List-Unsubscribe"][1:-1],
     }
     custom = notices._stored_wording("announcement", language, context)
-    return custom or notices._shipped("announcement", language, context)
+    return custom or outbox.render_shipped("announcement", language, context)
 
 
 @pytest.mark.parametrize(

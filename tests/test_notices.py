@@ -485,3 +485,26 @@ def test_forms_need_their_csrf_token(sec):
 def test_page_token_helper_reads_the_edit_form(sec):
     # The edit page's form carries the token the POSTs above rely on.
     assert csrf_token_from(sec.get(edit_url()).get_data(as_text=True))
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es", "ar", "zh", "ru"])
+def test_shipped_emails_render_as_flask_babel_renders_them(app, language):
+    # render_shipped binds gettext and ngettext to the language's catalogue once per message
+    # and skips the page's context processors; every notice must come out exactly as through
+    # Flask's render_template and Flask-Babel's own callables, escaping and plurals included.
+    from flask import render_template
+    from flask_babel import force_locale
+
+    sample = notices.sample_data()
+    sample.category.title = 'Batteries <b>& "cells"</b> 100%'
+    for notice in notices.REGISTRY.values():
+        context = notice.context(sample)
+        with app.test_request_context():
+            with force_locale(language):
+                subject = render_template(f"email/{notice.name}.subject.txt", **context)
+                text = render_template(f"email/{notice.name}.txt", **context)
+                html_body = render_template(
+                    f"email/{notice.name}.html", subject=subject, **context
+                )
+            expected = (" ".join(subject.split()), text, html_body)
+            assert outbox.render_shipped(notice.name, language, context) == expected, notice.name
