@@ -14,7 +14,7 @@ import gc
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -424,53 +424,48 @@ def _stale(facts: _Facts, pair: Pair, problem: str) -> AssigningError:
     )
 
 
-def _refuse_conflicted(category: Category, facts: _Facts) -> None:
-    """Raise if an assignment of these nominations meets a conflict (only new ones can)."""
-    found = db.session.execute(
-        select(Assignment.nomination_id, Assignment.reviewer_id)
-        .join(
-            Conflict,
-            (Conflict.nomination_id == Assignment.nomination_id)
-            & (Conflict.reviewer_id == Assignment.reviewer_id),
-        )
-        .join(Nomination, Nomination.id == Assignment.nomination_id)
-        .where(Nomination.category_id == category.id)
-        .limit(1)
-    ).first()
-    if found is not None:
-        raise _stale(facts, (found[0], found[1]), str(CONFLICTED))
-
-
-def _insert(
-    category: Category,
-    pairs: list[Pair],
-    actor: User | None,
-    references: dict[int, str],
-    before_notice: Callable[[], None] | None = None,
-) -> None:
+def _insert(category: Category, pairs: list[Pair], actor: User | None, facts: _Facts) -> None:
     """Write new assignments in one statement and tell each reviewer once.
 
-    ``references`` maps (at least) the pairs' nomination ids to their references.
+    The statement itself leaves out any pair with a conflict, so that a conflict recorded
+    after ``facts`` were read (a proposal approved long after it was computed, a reviewer
+    declaring meanwhile) cannot slip through; then everything is refused and the caller rolls
+    back. This costs one index lookup per row instead of reading every conflict of the
+    category.
     """
     if not pairs:
         return
     now = utcnow()
-    pairs_table = _as_table(pairs)
-    db.session.execute(
+    nomination_id, reviewer_id = _as_table(pairs)
+    unconflicted = ~(
+        select(Conflict.id)
+        .where(Conflict.nomination_id == nomination_id, Conflict.reviewer_id == reviewer_id)
+        .exists()
+    )
+    written = db.session.execute(
         insert(Assignment).from_select(
             ["nomination_id", "reviewer_id", "assigned_by_id", "created_at", "notified_at"],
             select(
-                *pairs_table,
+                nomination_id,
+                reviewer_id,
                 literal(actor.id if actor is not None else None, Integer),
                 literal(now, UTCDateTime),
                 # The notice is queued in this same transaction.
                 literal(now, UTCDateTime),
-            ),
-        )
-    )
-    if before_notice is not None:
-        before_notice()
-    _notify(category, pairs, references, now)
+            ).where(unconflicted),
+        ),
+        execution_options={"preserve_rowcount": True},  # psycopg's would be dropped
+    ).rowcount
+    if written != len(pairs):
+        nomination_id, reviewer_id = _as_table(pairs)
+        conflicted = db.session.execute(
+            select(Conflict.nomination_id, Conflict.reviewer_id)
+            .where(Conflict.nomination_id == nomination_id, Conflict.reviewer_id == reviewer_id)
+            .limit(1)
+        ).first()
+        pair = (conflicted[0], conflicted[1]) if conflicted is not None else pairs[0]
+        raise _stale(facts, pair, str(CONFLICTED))
+    _notify(category, pairs, facts.nominations, now)
 
 
 def _as_table(pairs: list[Pair]) -> tuple[ColumnElement[int], ColumnElement[int]]:
@@ -548,9 +543,8 @@ def apply(category: Category, proposal_pairs: Iterable[Pair], actor: User | None
     """Save an approved proposal; refuse all of it if any pair breaks a rule by now.
 
     Pairs assigned meanwhile (a second click on "Approve") are skipped, not doubled.
-    Conflicts are checked by the database once the rows are written (one join instead of
-    reading tens of thousands of conflict pairs); on :class:`AssigningError` the caller
-    rolls back, which removes them again.
+    Conflicts are left to the insert itself (see :func:`_insert`) rather than read by the
+    tens of thousands; on :class:`AssigningError` the caller rolls back.
     """
     require_reviewing(category)
     facts = _Facts.read(category, with_conflicts=False)
@@ -569,13 +563,7 @@ def apply(category: Category, proposal_pairs: Iterable[Pair], actor: User | None
             change.added.append(pair)
     if change.refused:
         raise _stale(facts, *change.refused[0])
-    _insert(
-        category,
-        change.added,
-        actor,
-        facts.nominations,
-        before_notice=lambda: _refuse_conflicted(category, facts),
-    )
+    _insert(category, change.added, actor, facts)
     if change.added:
         audit.record(
             "assignments.saved",
@@ -607,7 +595,7 @@ def add_assignments(
                 change.refused.append((pair, problem))
             else:
                 change.added.append(pair)
-    _insert(category, change.added, actor, facts.nominations)
+    _insert(category, change.added, actor, facts)
     emails = _emails({rid for _nid, rid in change.added})
     for nid, rid in change.added:
         audit.record(
