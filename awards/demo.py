@@ -430,7 +430,7 @@ def _nominations(loader, category, nominators, committee) -> None:
                 nominee_country=country,
                 nominee_email=f"contact{index + 1}@example.org",
                 language="fr" if index % len(nominators) == 1 else "en",
-            topics=[TOPICS[index % len(TOPICS)], TOPICS[(index + 2) % len(TOPICS)]],
+                topics=[TOPICS[index % len(TOPICS)], TOPICS[(index + 2) % len(TOPICS)]],
                 submitted_at=None
                 if state is NominationState.DRAFT
                 else submitted_at + timedelta(days=index),

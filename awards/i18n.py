@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import os
 import zoneinfo
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from flask import has_request_context, request, session
+from flask_babel import get_translations
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 # The six official UN languages, each named in itself.
 LANGUAGES: dict[str, str] = {
@@ -87,3 +93,32 @@ def compile_catalogues(directory: Path = TRANSLATIONS) -> list[Path]:
         partial.replace(mo)
         written.append(mo)
     return written
+
+
+def catalogue_callables() -> dict[str, Callable[..., str]]:
+    """``gettext`` and ``ngettext`` bound to the current language's catalogue, for one
+    rendering (a page, an email).
+
+    Jinja's ``_()``, ``gettext()``, ``ngettext()`` and ``{% trans %}`` look these names up in
+    the template's context before its globals. The globals Flask-Babel installs find the
+    catalogue again on every call: a quarter of a long table's rendering time, a third of an
+    email's. These behave as Jinja's "newstyle" ones do: the translation is marked safe where
+    the template autoescapes, then always formatted with the call's values (``num``
+    included).
+    """
+    catalogue = get_translations()
+    # The catalogue's text is ours, trusted as Jinja trusts it; ``%`` on Markup escapes the
+    # values put into it.
+
+    @pass_context
+    def gettext(context: Context, string: str, **values: Any) -> str:
+        text = catalogue.ugettext(string)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % values  # noqa: S704
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, **values: Any) -> str:
+        values.setdefault("num", num)
+        text = catalogue.ungettext(singular, plural, num)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % values  # noqa: S704
+
+    return {"gettext": gettext, "ngettext": ngettext}

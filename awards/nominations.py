@@ -157,9 +157,9 @@ def _apply_nominee(nomination: Nomination, nominee: Nominee) -> None:
     # A draft keeps what was typed, less null characters (PostgreSQL refuses them in text).
     nomination.self_nomination = nominee.self_nomination
     nomination.nominee_name = nominee.name.replace("\x00", "").strip()[:NOMINEE_TEXT_LIMIT]
-    nomination.nominee_organisation = (
-        nominee.organisation.replace("\x00", "").strip()[:NOMINEE_TEXT_LIMIT]
-    )
+    nomination.nominee_organisation = nominee.organisation.replace("\x00", "").strip()[
+        :NOMINEE_TEXT_LIMIT
+    ]
     nomination.nominee_country = nominee.country if is_country(nominee.country) else None
     # On-behalf nominations keep the nominee's contact; a self-nomination may leave it out.
     nomination.nominee_email = (nominee.email or "").replace("\x00", "").strip()[:254] or None

@@ -34,17 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale, get_translations
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_mail import Connection, Message
-from jinja2 import pass_context
-from jinja2.runtime import Context
-from markupsafe import Markup
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import audit
 from .extensions import db, mail
+from .i18n import catalogue_callables
 from .models import OutboxMessage, OutboxState, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -88,7 +86,7 @@ def render_shipped(
     """The notice in the templates shipped with the application, whatever the Secretariat
     wrote."""
     with force_locale(language):
-        context = {**context, **_catalogue_callables()}
+        context = {**context, **catalogue_callables()}
         subject = render_email(f"email/{template}.subject.txt", context)
         body_text = render_email(f"email/{template}.txt", context)
         body_html = render_email(f"email/{template}.html", context, subject=subject)
@@ -103,33 +101,6 @@ def render_email(name: str, context: Mapping[str, Any], **more: Any) -> str:
     makes rendering twice as fast, which counts when one click queues 300 notices.
     """
     return current_app.jinja_env.get_template(name).render({**context, **more})
-
-
-def _catalogue_callables() -> dict[str, Callable[..., str]]:
-    """``gettext`` and ``ngettext`` bound to the current language's catalogue, for one message.
-
-    Jinja's ``_()``, ``gettext()``, ``ngettext()`` and ``{% trans %}`` look these names up in
-    the template's context before its globals. The globals Flask-Babel installs find the
-    catalogue again on every call, which was a third of an email's rendering time. These
-    behave as Jinja's "newstyle" ones do: the translation is marked safe where the template
-    autoescapes, then always formatted with the call's values (``num`` included).
-    """
-    catalogue = get_translations()
-    # The catalogue's text is ours, trusted as Jinja trusts it; ``%`` on Markup escapes the
-    # values put into it.
-
-    @pass_context
-    def gettext(context: Context, string: str, **values: Any) -> str:
-        text = catalogue.ugettext(string)
-        return (Markup(text) if context.eval_ctx.autoescape else text) % values  # noqa: S704
-
-    @pass_context
-    def ngettext(context: Context, singular: str, plural: str, num: int, **values: Any) -> str:
-        values.setdefault("num", num)
-        text = catalogue.ungettext(singular, plural, num)
-        return (Markup(text) if context.eval_ctx.autoescape else text) % values  # noqa: S704
-
-    return {"gettext": gettext, "ngettext": ngettext}
 
 
 def queue_email(

@@ -252,8 +252,8 @@ def can_see_results(user: Any, category: Category) -> bool:
     """
     if results_public(category.edition) and category.state is CategoryState.PUBLISHED:
         return True
-    return is_secretariat(user) or is_chair(user, category) or administers(
-        user, category.organisation
+    return (
+        is_secretariat(user) or is_chair(user, category) or administers(user, category.organisation)
     )
 
 

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from . import lifecycle, nominations, permissions
 from .countries import country_choices, country_name
-from .i18n import LANGUAGES, text_direction
+from .i18n import LANGUAGES, catalogue_callables, text_direction
 from .markdown import render_markdown
 
 
@@ -125,6 +125,7 @@ def register(app: Flask) -> None:
     def page_context() -> dict:
         locale = str(get_locale() or "en")
         return {
+            **catalogue_callables(),
             "languages": LANGUAGES,
             "current_language": locale.split("_")[0],
             "text_direction": text_direction(locale.split("_")[0]),

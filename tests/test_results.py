@@ -254,3 +254,17 @@ def test_ranking_svg_by_normalised_score_and_with_nothing_to_show(results):
     assert "No submitted reviews yet." in svg_distribution(empty)
     parse(svg_ranking(empty))
     parse(svg_distribution(empty))
+
+
+def test_population_std_agrees_with_the_exact_one():
+    import random
+    import statistics
+
+    from awards.results import population_std
+
+    rng = random.Random(7)
+    for size in (1, 2, 3, 10, 1000):
+        values = [rng.uniform(0, 100) for _ in range(size)]
+        assert math.isclose(population_std(values), statistics.pstdev(values), abs_tol=1e-9)
+    assert population_std([42.5] * 7) == 0.0
+    assert math.isclose(population_std({1: 0.0, 2: 100.0}.values()), 50.0)
