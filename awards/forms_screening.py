@@ -13,20 +13,18 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from . import nominations
 from .countries import country_name
 from .forms import Form, options
 from .i18n import LANGUAGES
+from .models import NominationState
 from .screening import VISIBLE_STATES
 
+# The states the table can filter by (drafts are never shown to administrators).
 STATE_LABELS = {
-    "submitted": _l("Submitted"),
-    "eligible": _l("Eligible"),
-    "ineligible": _l("Not eligible"),
-    "shortlisted": _l("Shortlisted"),
-    "winner": _l("Winner"),
-    "honourable_mention": _l("Honourable mention"),
-    "not_selected": _l("Not selected"),
-    "withdrawn": _l("Withdrawn"),
+    state.value: label
+    for state, label in nominations.STATE_LABELS.items()
+    if state is not NominationState.DRAFT
 }
 
 

@@ -53,6 +53,24 @@ def allocate_reference(category: Category) -> tuple[int, str]:
     return number, reference
 
 
+STATE_LABELS = {
+    NominationState.DRAFT: _l("Draft"),
+    NominationState.SUBMITTED: _l("Submitted"),
+    NominationState.ELIGIBLE: _l("Eligible"),
+    NominationState.INELIGIBLE: _l("Not eligible"),
+    NominationState.SHORTLISTED: _l("Shortlisted"),
+    NominationState.WINNER: _l("Winner"),
+    NominationState.HONOURABLE_MENTION: _l("Honourable mention"),
+    NominationState.NOT_SELECTED: _l("Not selected"),
+    NominationState.WITHDRAWN: _l("Withdrawn"),
+}
+
+
+def state_label(state: NominationState) -> str:
+    """A nomination state as people read it, in the current language."""
+    return str(STATE_LABELS[state])
+
+
 def state_shown_to_nominator(nomination: Nomination) -> NominationState:
     """What the nominator may know: an outcome before publication reads as "eligible"."""
     if nomination.state in EMBARGOED_STATES and (

@@ -6,7 +6,7 @@ decision with its email, and the rows of the exports.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import aliased
 
 from . import lifecycle
 from .countries import country_name, is_country
@@ -100,60 +101,65 @@ def screen(nomination: Nomination, eligible: bool, reason: str | None, actor: Us
 # --- Duplicates ----------------------------------------------------------------------------
 
 
-def _normalised_name(column: Any) -> ColumnElement[str]:
-    """Lower case, trimmed, runs of spaces collapsed: portable SQL for SQLite and PostgreSQL."""
-    value = column
-    for blank in ("\t", "\n", "\r"):
-        value = func.replace(value, blank, " ")
-    # Each pass halves runs of spaces; eight passes collapse runs of up to 256 (names are 200).
-    for _pass in range(8):
-        value = func.replace(value, "  ", " ")
-    return func.lower(func.trim(value))
+def _has_duplicate() -> ColumnElement[bool]:
+    """True for a competing nomination whose nominee (same folded name, or same email) is
+    nominated again in the category. Two lookups per row in the category's nominee-key
+    indexes, so a page costs the same however large the category."""
+    other = aliased(Nomination)
 
-
-def _duplicate_ids(category_id: int) -> Select:
-    """The ids of competing nominations sharing a nominee name or email with another one."""
-    keyed = (
-        select(
-            Nomination.id.label("id"),
-            _normalised_name(Nomination.nominee_name).label("name_key"),
-            func.lower(func.trim(Nomination.nominee_email)).label("email_key"),
+    def another(same: ColumnElement[bool]) -> ColumnElement[bool]:
+        return (
+            select(other.id)
+            .where(
+                other.category_id == Nomination.category_id,
+                same,
+                other.id != Nomination.id,
+                other.state.not_in(_NOT_COMPETING),
+            )
+            .exists()
         )
-        .where(Nomination.category_id == category_id, Nomination.state.not_in(_NOT_COMPETING))
-        .subquery()
-    )
-    # Window counts read the category's rows once; a GROUP BY ... IN (...) form made
-    # PostgreSQL re-run the grouping for every row when used inside the table's filter.
-    counted = select(
-        keyed.c.id,
-        keyed.c.name_key,
-        keyed.c.email_key,
-        func.count().over(partition_by=keyed.c.name_key).label("same_name"),
-        func.count(keyed.c.email_key).over(partition_by=keyed.c.email_key).label("same_email"),
-    ).subquery()
-    return select(counted.c.id).where(
+
+    return and_(
+        Nomination.state.not_in(_NOT_COMPETING),
         or_(
-            and_(counted.c.name_key != "", counted.c.same_name > 1),
-            and_(counted.c.email_key != "", counted.c.same_email > 1),
-        )
+            and_(
+                Nomination.nominee_key != "", another(other.nominee_key == Nomination.nominee_key)
+            ),
+            and_(
+                Nomination.nominee_email_key != "",
+                another(other.nominee_email_key == Nomination.nominee_email_key),
+            ),
+        ),
     )
 
 
-def duplicate_ids(category: Category) -> set[int]:
-    """Nominations of the category whose nominee is also nominated in another one."""
-    return set(db.session.execute(_duplicate_ids(category.id)).scalars())
+def duplicate_ids(category: Category, among: Iterable[int] | None = None) -> set[int]:
+    """Nominations of the category whose nominee is also nominated in another one; of those
+    ``among`` (a page of the table) when given."""
+    query = select(Nomination.id).where(Nomination.category_id == category.id, _has_duplicate())
+    if among is not None:
+        query = query.where(Nomination.id.in_(list(among)))
+    return set(db.session.execute(query).scalars())
 
 
 def duplicates_of(nomination: Nomination) -> list[Nomination]:
     """The other competing nominations of the same nominee in the category."""
     if nomination.state in _NOT_COMPETING:
         return []
-    same_nominee = _normalised_name(Nomination.nominee_name) == _normalised_name(
-        nomination.nominee_name
-    )
-    email = (nomination.nominee_email or "").strip().lower()
-    if email:
-        same_nominee = or_(same_nominee, func.lower(func.trim(Nomination.nominee_email)) == email)
+    keys = db.session.execute(
+        select(Nomination.nominee_key, Nomination.nominee_email_key).where(
+            Nomination.id == nomination.id
+        )
+    ).one()
+    same = [
+        column == key
+        for column, key in zip(
+            (Nomination.nominee_key, Nomination.nominee_email_key), keys, strict=True
+        )
+        if key
+    ]
+    if not same:
+        return []
     return list(
         db.session.execute(
             select(Nomination)
@@ -161,7 +167,7 @@ def duplicates_of(nomination: Nomination) -> list[Nomination]:
                 Nomination.category_id == nomination.category_id,
                 Nomination.id != nomination.id,
                 Nomination.state.not_in(_NOT_COMPETING),
-                same_nominee,
+                or_(*same),
             )
             .order_by(Nomination.number)
         ).scalars()
@@ -243,14 +249,7 @@ def table_query(category: Category, table: TableQuery) -> Select:
     if table.language:
         query = query.where(Nomination.language == table.language)
     if table.duplicates_only:
-        # Computed once: without fresh statistics PostgreSQL would otherwise re-run the window
-        # counts for every row of the table.
-        duplicates = (
-            _duplicate_ids(category.id)
-            .cte("duplicate_nominations")
-            .prefix_with("MATERIALIZED", dialect="postgresql")
-        )
-        query = query.where(Nomination.id.in_(select(duplicates.c.id)))
+        query = query.where(_has_duplicate())
     column = _sort_column(table.sort)
     descending = table.direction == "desc"
     return query.order_by(

@@ -105,6 +105,7 @@ def file_accept(question) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(permissions.TEMPLATE_RULES)
     app.jinja_env.globals["state_shown_to_nominator"] = nominations.state_shown_to_nominator
+    app.jinja_env.globals["nomination_state_label"] = nominations.state_label
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["hint"] = question_hint
     app.jinja_env.globals["accept"] = file_accept

@@ -186,6 +186,21 @@ def test_duplicates_match_normalised_names_and_emails(call):
     assert screening.duplicates_of(single) == []
 
 
+def test_duplicates_follow_edits_and_can_be_asked_for_a_page(call):
+    category = call.category
+    first = nominate(category, "Green Bytes")
+    other = nominate(category, "Repair Café")
+    db.session.commit()
+    assert screening.duplicate_ids(category) == set()
+    # The folded name is kept by the database: an edit through the ORM updates it.
+    other.nominee_name = "  GREEN   bytes"
+    db.session.commit()
+    assert screening.duplicate_ids(category) == {first.id, other.id}
+    assert screening.duplicate_ids(category, among=[other.id]) == {other.id}
+    assert screening.duplicate_ids(category, among=[]) == set()
+    assert [n.id for n in screening.duplicates_of(other)] == [first.id]
+
+
 def test_withdrawn_and_drafts_never_make_a_duplicate(call):
     lone = nominate(call.category, "Green Bytes")
     nominate(call.category, "Green Bytes", state=NominationState.WITHDRAWN)

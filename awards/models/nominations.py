@@ -17,6 +17,22 @@ if TYPE_CHECKING:
     from .editions import Category, Question
 
 
+def _nominee_name_key(column: str) -> str:
+    """SQL, alike on SQLite and PostgreSQL, for a name folded as duplicates are compared:
+    blanks become spaces, runs of spaces collapse (each pass halves them; eight collapse
+    runs of up to 256, names are 200), trimmed, lower case."""
+    value = column
+    for blank in ("\t", "\n", "\r"):
+        value = f"replace({value}, '{blank}', ' ')"
+    for _pass in range(8):
+        value = f"replace({value}, '  ', ' ')"
+    return f"lower(trim({value}))"
+
+
+NOMINEE_NAME_KEY = _nominee_name_key("nominee_name")
+NOMINEE_EMAIL_KEY = "lower(trim(nominee_email))"
+
+
 class Nomination(db.Model):
     __tablename__ = "nominations"
 
@@ -37,6 +53,17 @@ class Nomination(db.Model):
     # ISO 3166-1 alpha-2.
     nominee_country: Mapped[str | None] = mapped_column(sa.String(2))
     nominee_email: Mapped[str | None] = mapped_column(sa.String(254))
+    # The nominee as possible duplicates are found: kept by the database itself, whatever
+    # writes the row, and indexed with the category, so that a page of the nominations table
+    # looks up its own rows' duplicates instead of folding every name of the category.
+    # Stored; migration 0005 could only add them as VIRTUAL columns on SQLite, which behave
+    # alike.
+    nominee_key: Mapped[str | None] = mapped_column(
+        sa.String(200), sa.Computed(NOMINEE_NAME_KEY, persisted=True)
+    )
+    nominee_email_key: Mapped[str | None] = mapped_column(
+        sa.String(254), sa.Computed(NOMINEE_EMAIL_KEY, persisted=True)
+    )
     language: Mapped[str] = mapped_column(sa.String(8), default="en")
     topics: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default="[]")
     screening_reason: Mapped[str] = mapped_column(sa.Text, default="")
@@ -64,6 +91,8 @@ class Nomination(db.Model):
         sa.Index("ix_nominations_category_state", "category_id", "state"),
         # The category's nominations table sorted by submission time.
         sa.Index("ix_nominations_category_submitted", "category_id", "submitted_at"),
+        sa.Index("ix_nominations_category_nominee_key", "category_id", "nominee_key"),
+        sa.Index("ix_nominations_category_nominee_email_key", "category_id", "nominee_email_key"),
         sa.CheckConstraint("number >= 1", name="number_positive"),
         sa.CheckConstraint(
             "self_nomination OR nominee_email IS NOT NULL", name="nominee_contact_when_on_behalf"

@@ -54,7 +54,7 @@ def nominations_table(category_id: int):
         form=form,
         table=table,
         page=page,
-        duplicates=screening.duplicate_ids(category),
+        duplicates=screening.duplicate_ids(category, among=(n.id for n in page.items)),
         state_labels=STATE_LABELS,
     )
 
