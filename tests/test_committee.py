@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -254,6 +255,42 @@ def test_committee_page_lists_members_and_saves_settings(make_browser, world):
         page=world.url("committee"),
     )
     assert response.status_code == 400
+
+
+def _member_rows(html: str) -> list[str]:
+    """The committee table's rows, each as its text without tags."""
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in body.split("<tr>")[1:]]
+
+
+def test_committee_is_paginated_and_searched_in_the_database(make_browser, world, monkeypatch):
+    from awards.views import committee
+
+    monkeypatch.setattr(committee, "COMMITTEE_PER_PAGE", 2)
+    browser = as_(make_browser, world, "own_admin")
+    first = browser.get(world.url("committee")).get_data(as_text=True)
+    rows = _member_rows(first)
+    assert [row.split(" chair")[0] for row in rows] == ["Carla Chair", "Conrad Chair"]
+    assert "4 members" in first and "Page 1 of 2" in first
+    assert "Rita Reviewer" not in first
+    second = browser.get(world.url("committee?page=2")).get_data(as_text=True)
+    rows = _member_rows(second)
+    assert len(rows) == 2
+    # Rita: three assigned, three submitted, none due; Rolf: two and two.
+    assert rows[0].startswith("Rita Reviewer") and "English" not in rows[0]
+    assert " 3 3 0 " in rows[0] + " " and " 2 2 0 " in rows[1] + " "
+    # A page past the end shows the last one.
+    assert _member_rows(browser.get(world.url("committee?page=9")).get_data(as_text=True))
+
+    found = browser.get(world.url("committee?q=RITA")).get_data(as_text=True)
+    assert [row.split(" ")[0] for row in _member_rows(found)] == ["Rita"]
+    assert "1 member" in found and 'value="RITA"' in found
+    by_email = browser.get(world.url("committee?q=chair2%40")).get_data(as_text=True)
+    assert [row.split(" ")[:2] for row in _member_rows(by_email)] == [["Conrad", "Chair"]]
+    # LIKE's wildcards are searched for as text; nothing matches, and the page says so.
+    none = browser.get(world.url("committee?q=%25_")).get_data(as_text=True)
+    assert "<tbody>" not in none and "No member of the committee matches" in none
+    assert browser.get(world.url("committee?q=" + "x" * 300)).status_code == 200
 
 
 def test_results_show_aggregates_ties_and_flags(make_browser, world):

@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from awards.extensions import db
-from awards.models import AuditEvent, Organisation, OutboxMessage, Role, RoleGrant, User
+from awards.models import (
+    AuditEvent,
+    Category,
+    Organisation,
+    OutboxMessage,
+    Role,
+    RoleGrant,
+    User,
+)
 
 from .conftest import Browser  # noqa: F401  (type of the browser fixtures)
 from .factories import PASSWORD, grant, make_category, make_edition, make_org, make_user
@@ -164,13 +172,24 @@ def test_people_without_an_administrator_role_are_refused(browser, world, email)
 
 
 def test_administrator_sees_own_organisation(itu_admin, world):
-    """The page lists the organisation's administrators and each committee's members."""
+    """The page lists the organisation's administrators and each committee's size and chairs,
+    with a link to the committee's own page, where its members are listed a page at a time."""
     response = itu_admin.get(f"/manage/organisations/{world['itu']}")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "International Telecommunication Union" in html
     assert "admin@itu.int" in html
     assert "Digital Inclusion Award" in html
+    assert "1 member" in html and "chair:" not in html
+    committee = f"/manage/categories/{world['itu_category']}/committee"
+    assert f'href="{committee}"' in html
+    assert "rita@example.org" not in html
+    chair = account("carla@example.org", name="Carla Chair")
+    grant(chair, Role.CHAIR, category=db.session.get(Category, world["itu_category"]))
+    db.session.commit()
+    html = itu_admin.get(f"/manage/organisations/{world['itu']}").get_data(as_text=True)
+    assert "2 members — chair: <span dir=\"auto\">Carla Chair</span>" in html
+    html = itu_admin.get(committee).get_data(as_text=True)
     assert "rita@example.org" in html
     assert f'action="/manage/grants/{world["reviewer_grant"]}/remove"' in html
     # No button to remove oneself, and nothing of the other member.
@@ -443,14 +462,16 @@ def test_administrator_removes_committee_member(itu_admin, world):
     grant_id = world["reviewer_grant"]
     response = itu_admin.post(f"/manage/grants/{grant_id}/remove")
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/manage/organisations/{world['itu']}"
+    # Back to the committee the seat was on.
+    committee = f"/manage/categories/{world['itu_category']}/committee"
+    assert response.headers["Location"] == committee
     assert db.session.get(RoleGrant, grant_id) is None
     [event] = events("role.revoked")
     assert event.object_id == grant_id
     assert event.actor_id == user_with("admin@itu.int").id
     assert event.detail["user"] == "rita@example.org"
-    html = itu_admin.get(f"/manage/organisations/{world['itu']}").get_data(as_text=True)
-    assert "rita@example.org" not in html
+    html = itu_admin.get(committee).get_data(as_text=True)
+    assert "rita@example.org" not in html and "The committee has no member yet" in html
 
 
 def test_another_organisations_administrator_cannot_remove(unep_admin, world):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import replace
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -11,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from wtforms import IntegerField, TextAreaField
 from wtforms.validators import NumberRange, Optional
 
@@ -19,7 +20,7 @@ from .. import accounts, assigning, audit, exports, permissions
 from .. import results as scoring
 from ..errors import keeps_input_on_csrf_failure
 from ..extensions import db
-from ..forms import ConfirmForm, Form
+from ..forms import ConfirmForm, Form, UserSearchForm
 from ..models import (
     Assignment,
     Category,
@@ -47,6 +48,8 @@ bp = Blueprint("committee", __name__, url_prefix="/manage/categories")
 
 RANKING_PER_PAGE = 50
 ASSIGNMENTS_PER_PAGE = 50
+# Each member's row carries two forms; a coalition-wide committee runs to a hundred people.
+COMMITTEE_PER_PAGE = 25
 # Nominations whose scores the results report: reviewed ones, decided or not.
 REPORTED_STATES = (
     *assigning.ASSIGNABLE_STATES,
@@ -84,9 +87,12 @@ class ReviewSettingsForm(Form):
 # --- Committee -----------------------------------------------------------------------------
 
 
-def _workload(category: Category) -> dict[int, tuple[int, int]]:
-    """Reviewer id -> (reviews submitted, reviews assigned) in the category, counted in SQL."""
-    rows = db.session.execute(
+def _workload(
+    category: Category, reviewer_ids: Collection[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """Reviewer id -> (reviews submitted, reviews assigned) in the category, counted in SQL;
+    for ``reviewer_ids`` only (one page of the committee) when given."""
+    query = (
         select(
             Assignment.reviewer_id,
             func.count(Review.id).filter(Review.state == ReviewState.SUBMITTED),
@@ -99,31 +105,55 @@ def _workload(category: Category) -> dict[int, tuple[int, int]]:
             Nomination.state.in_(assigning.ASSIGNABLE_STATES),
         )
         .group_by(Assignment.reviewer_id)
-    ).all()
-    return {reviewer_id: (done, total) for reviewer_id, done, total in rows}
+    )
+    if reviewer_ids is not None:
+        query = query.where(Assignment.reviewer_id.in_(reviewer_ids))
+    return {reviewer_id: (done, total) for reviewer_id, done, total in db.session.execute(query)}
+
+
+def _seats_query(category: Category, search: str = ""):
+    """The committee's seats by member name; ``search`` keeps names or emails containing it."""
+    query = (
+        select(RoleGrant)
+        .join(User, User.id == RoleGrant.user_id)
+        .where(
+            RoleGrant.category_id == category.id,
+            RoleGrant.role.in_([Role.REVIEWER, Role.CHAIR]),
+        )
+        .order_by(User.name, User.id)
+        .options(db.joinedload(RoleGrant.user))
+    )
+    if search:
+        needle = search.lower()
+        query = query.where(
+            or_(
+                User.email.contains(needle, autoescape=True),
+                func.lower(User.name).contains(needle, autoescape=True),
+            )
+        )
+    return query
 
 
 def _seats(category: Category) -> list[RoleGrant]:
-    return list(
-        db.session.execute(
-            select(RoleGrant)
-            .join(User, User.id == RoleGrant.user_id)
-            .where(
-                RoleGrant.category_id == category.id,
-                RoleGrant.role.in_([Role.REVIEWER, Role.CHAIR]),
-            )
-            .order_by(User.name)
-            .options(db.joinedload(RoleGrant.user))
-        ).scalars()
-    )
+    return list(db.session.execute(_seats_query(category)).scalars())
 
 
 def _render_committee(category: Category, form: ReviewSettingsForm):
+    search_form = UserSearchForm(request.args)
+    search = search_form.q.data.strip() if search_form.validate() and search_form.q.data else ""
+    query = _seats_query(category, search)
+    page = db.paginate(query, page=page_number(), per_page=COMMITTEE_PER_PAGE, error_out=False)
+    if not page.items and page.page > page.pages > 0:  # past the end: the last page
+        page = db.paginate(query, page=page.pages, per_page=COMMITTEE_PER_PAGE, error_out=False)
+    seats = list(page.items)
     return render_template(
         "committee/members.html",
         category=category,
-        seats=_seats(category),
-        workload=_workload(category),
+        seats=seats,
+        page=page,
+        search_form=search_form,
+        search=search,
+        workload=_workload(category, [seat.user_id for seat in seats]),
         form=form,
         confirm_form=ConfirmForm(),
     )

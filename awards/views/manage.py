@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import accounts, permissions
 from ..errors import keeps_input_on_csrf_failure
 from ..extensions import db
 from ..forms import ConfirmForm, InviteForm, options, role_choices
-from ..models import Category, Edition, Organisation, Role, RoleGrant
+from ..models import Category, Edition, Organisation, Role, RoleGrant, User
 from .helpers import get_or_404, require
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -28,27 +28,46 @@ def organisation(organisation_id: int):
             .where(Category.organisation_id == org.id)
             .join(Edition)
             .order_by(Edition.year.desc(), Category.title)
+            .options(db.contains_eager(Category.edition))
         ).scalars()
     )
     category_ids = [c.id for c in categories]
-    grants = list(
+    admins = list(
         db.session.execute(
             select(RoleGrant)
-            .where(
-                (RoleGrant.organisation_id == org.id)
-                | (RoleGrant.category_id.in_(category_ids) if category_ids else False)
-            )
-            .options(db.joinedload(RoleGrant.user))
+            .join(User, User.id == RoleGrant.user_id)
+            .where(RoleGrant.organisation_id == org.id, RoleGrant.role == Role.MEMBER_ADMIN)
+            .order_by(User.name, User.id)
+            .options(db.contains_eager(RoleGrant.user))
         ).scalars()
     )
-    admins = [g for g in grants if g.role is Role.MEMBER_ADMIN]
-    committees = {c.id: [g for g in grants if g.category_id == c.id] for c in categories}
+    # Each committee as its size and its chairs: the members themselves are listed, searched
+    # and removed on the committee's own page, a page at a time.
+    sizes = dict(
+        db.session.execute(
+            select(RoleGrant.category_id, func.count())
+            .where(
+                RoleGrant.category_id.in_(category_ids),
+                RoleGrant.role.in_([Role.REVIEWER, Role.CHAIR]),
+            )
+            .group_by(RoleGrant.category_id)
+        ).all()
+    )
+    chairs: dict[int, list[User]] = {}
+    for category_id, user in db.session.execute(
+        select(RoleGrant.category_id, User)
+        .join(User, User.id == RoleGrant.user_id)
+        .where(RoleGrant.category_id.in_(category_ids), RoleGrant.role == Role.CHAIR)
+        .order_by(User.name, User.id)
+    ):
+        chairs.setdefault(category_id, []).append(user)
     return render_template(
         "manage/organisation.html",
         org=org,
         categories=categories,
         admins=admins,
-        committees=committees,
+        sizes=sizes,
+        chairs=chairs,
         revoke_form=ConfirmForm(),
     )
 
@@ -152,6 +171,7 @@ def remove_grant(grant_id: int):
         and permissions.can_invite(current_user, grant.role, grant.organisation, grant.category)
     )
     org = grant.organisation or grant.category.organisation
+    seat_of = grant.category_id  # read before the grant is gone
     if ConfirmForm().validate_on_submit():
         if grant.user_id == current_user.id and grant.role is Role.MEMBER_ADMIN:
             flash(
@@ -161,4 +181,6 @@ def remove_grant(grant_id: int):
             accounts.revoke_grant(grant, current_user)
             db.session.commit()
             flash(_("Role removed."), "success")
+    if seat_of is not None:  # a committee seat: back to that committee
+        return redirect(url_for("committee.members", category_id=seat_of))
     return redirect(url_for("manage.organisation", organisation_id=org.id))
