@@ -188,7 +188,7 @@ def test_administrator_sees_own_organisation(itu_admin, world):
     grant(chair, Role.CHAIR, category=db.session.get(Category, world["itu_category"]))
     db.session.commit()
     html = itu_admin.get(f"/manage/organisations/{world['itu']}").get_data(as_text=True)
-    assert "2 members — chair: <span dir=\"auto\">Carla Chair</span>" in html
+    assert '2 members — chair: <span dir="auto">Carla Chair</span>' in html
     html = itu_admin.get(committee).get_data(as_text=True)
     assert "rita@example.org" in html
     assert f'action="/manage/grants/{world["reviewer_grant"]}/remove"' in html

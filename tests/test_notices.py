@@ -503,8 +503,6 @@ def test_shipped_emails_render_as_flask_babel_renders_them(app, language):
             with force_locale(language):
                 subject = render_template(f"email/{notice.name}.subject.txt", **context)
                 text = render_template(f"email/{notice.name}.txt", **context)
-                html_body = render_template(
-                    f"email/{notice.name}.html", subject=subject, **context
-                )
+                html_body = render_template(f"email/{notice.name}.html", subject=subject, **context)
             expected = (" ".join(subject.split()), text, html_body)
             assert outbox.render_shipped(notice.name, language, context) == expected, notice.name
