@@ -457,7 +457,6 @@ def _insert(category: Category, pairs: list[Pair], actor: User | None, facts: _F
         execution_options={"preserve_rowcount": True},  # psycopg's would be dropped
     ).rowcount
     if written != len(pairs):
-        nomination_id, reviewer_id = _as_table(pairs)
         conflicted = db.session.execute(
             select(Conflict.nomination_id, Conflict.reviewer_id)
             .where(Conflict.nomination_id == nomination_id, Conflict.reviewer_id == reviewer_id)

@@ -192,16 +192,16 @@ def test_rerun_keeps_started_reviews_and_only_fills_gaps():
 def test_stale_proposal_with_a_new_conflict_is_refused():
     c = setup_committee()
     proposal = assigning.plan(c.category)
-    nomination_id, reviewer_id = proposal.pairs[0]
-    conflicts.declare(
-        db.session.get(User, reviewer_id),
-        next(n for n in c.nominations if n.id == nomination_id),
-        "My former employer",
-    )
+    # A pair from the middle of the proposal: the refusal names that nomination, not the first.
+    nomination_id, reviewer_id = proposal.pairs[len(proposal.pairs) // 2]
+    assert nomination_id != proposal.pairs[0][0]
+    declared = next(n for n in c.nominations if n.id == nomination_id)
+    conflicts.declare(db.session.get(User, reviewer_id), declared, "My former employer")
     db.session.commit()
 
-    with pytest.raises(assigning.AssigningError):
+    with pytest.raises(assigning.AssigningError) as refused:
         assigning.apply(c.category, proposal.pairs, c.admin)
+    assert declared.reference in str(refused.value)
     db.session.rollback()
     assert pairs_in_db(c.category) == set()
 
