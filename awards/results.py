@@ -201,13 +201,7 @@ def aggregate(
         by_nomination.setdefault(review.nomination_id, {})[review.reviewer_id] = total
 
     profiles = {
-        reviewer_id: ReviewerProfile(
-            reviewer_id=reviewer_id,
-            count=len(totals),
-            mean=statistics.fmean(totals.values()),
-            std=population_std(totals.values()),
-            totals=totals,
-        )
+        reviewer_id: reviewer_profile(reviewer_id, totals)
         for reviewer_id, totals in by_reviewer.items()
     }
 
@@ -235,6 +229,17 @@ def aggregate(
             expected=expected if isinstance(expected, int) else expected.get(nomination_id, 0),
         )
     return CategoryResults(results, profiles, disagreement_threshold)
+
+
+def reviewer_profile(reviewer_id: Hashable, totals: Mapping[Hashable, float]) -> ReviewerProfile:
+    """A reviewer's profile from their weighted totals (nomination id -> total), not empty."""
+    return ReviewerProfile(
+        reviewer_id=reviewer_id,
+        count=len(totals),
+        mean=statistics.fmean(totals.values()),
+        std=population_std(totals.values()),
+        totals=totals,
+    )
 
 
 def population_std(values: Collection[float]) -> float:

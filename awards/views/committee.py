@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import replace
@@ -531,13 +530,7 @@ def _visible_only(results: scoring.CategoryResults, visible: set[int]) -> scorin
     for reviewer_id, profile in results.reviewers.items():
         totals = {nid: t for nid, t in profile.totals.items() if nid in visible}
         if totals:
-            profiles[reviewer_id] = replace(
-                profile,
-                count=len(totals),
-                mean=statistics.fmean(totals.values()),
-                std=scoring.population_std(totals.values()),
-                totals=totals,
-            )
+            profiles[reviewer_id] = scoring.reviewer_profile(reviewer_id, totals)
     return replace(results, reviewers=profiles)
 
 
