@@ -88,6 +88,7 @@ PAGES: dict[str, list[str]] = {
     CHAIR: [
         "/dashboard/",
         "/manage/categories/{itu_category}/results",
+        "/manage/categories/{itu_category}/results/reviewers",
         "/manage/categories/{itu_category}/decisions",
     ],
     DECIDING_CHAIR: [

@@ -176,6 +176,7 @@ def test_every_page_checks_permission(make_browser, world, who):
         "committee": MANAGERS,
         "assignments": MANAGERS,
         "results": SCORE_READERS,
+        "results/reviewers": SCORE_READERS,
         "results.csv": SCORE_READERS,
         "results.xlsx": SCORE_READERS,
     }
@@ -304,12 +305,45 @@ def test_results_show_aggregates_ties_and_flags(make_browser, world):
     assert "100.0" in html and "50.0" in html
     # Second and third both average 50: a tie.
     assert "tie" in html
-    assert html.count('role="img"') == 2
+    # The ranking's chart; how each reviewer scores has a page of its own.
+    assert html.count('role="img"') == 1
+    assert world.url("results/reviewers") in html
     assert "<script" not in html.split("</main>")[0].split("<main")[1]
     assert ' style="' not in html
     normalised = browser.get(world.url("results?by=normalised")).get_data(as_text=True)
     assert "Normalised score" in normalised
     assert browser.get(world.url("results?by=nonsense")).status_code == 200
+
+
+def test_scoring_by_reviewer_page_by_page(make_browser, world, monkeypatch):
+    from awards.views import committee
+
+    browser = as_(make_browser, world, "own_admin")
+    html = browser.get(world.url("results/reviewers")).get_data(as_text=True)
+    rows = _member_rows(html)
+    # Rita: 100, 50, 50; Rolf: 0, 50 (hand-computed weighted totals of the world's scores).
+    assert rows == [
+        "Rita Reviewer 3 66.7 50.0 23.6 50.0 100.0",
+        "Rolf Reviewer 2 25.0 25.0 25.0 0.0 50.0",
+    ]
+    # One circle per review, and one in the legend.
+    assert html.count('role="img"') == 1 and html.count("<circle") == 5 + 1
+    assert "<script" not in html.split("</main>")[0].split("<main")[1]
+
+    monkeypatch.setattr(committee, "REVIEWERS_PER_PAGE", 1)
+    second = browser.get(world.url("results/reviewers?page=2")).get_data(as_text=True)
+    assert [row.split(" ")[0] for row in _member_rows(second)] == ["Rolf"]
+    assert second.count("<circle") == 2 + 1 and "Page 2 of 2" in second
+    monkeypatch.undo()
+
+    # A chair with a conflict sees the profiles without that nomination's reviews.
+    html = as_(make_browser, world, "conflicted_chair").get(world.url("results/reviewers"))
+    html = html.get_data(as_text=True)
+    assert _member_rows(html) == [
+        "Rita Reviewer 2 75.0 75.0 25.0 50.0 100.0",
+        "Rolf Reviewer 1 0.0 0.0 0.0 0.0 0.0",
+    ]
+    assert world.nominations[1].reference not in html and "conflict of interest" in html
 
 
 def test_conflicted_chair_does_not_see_that_nomination(make_browser, world):

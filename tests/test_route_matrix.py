@@ -167,6 +167,7 @@ TABLE: dict[str, Rule] = {
     "committee.plan": rule(ADMINS),
     "committee.approve": rule(ADMINS),
     "committee.results": rule(COMMITTEE_LEADS),
+    "committee.reviewer_scores": rule(COMMITTEE_LEADS),
     "committee.results_csv": rule(COMMITTEE_LEADS),
     "committee.results_xlsx": rule(COMMITTEE_LEADS),
     "manage.organisation": rule(ADMINS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import replace
@@ -46,6 +47,7 @@ from .helpers import (
 bp = Blueprint("committee", __name__, url_prefix="/manage/categories")
 
 RANKING_PER_PAGE = 50
+REVIEWERS_PER_PAGE = 25
 ASSIGNMENTS_PER_PAGE = 50
 # Each member's row carries two forms; a coalition-wide committee runs to a hundred people.
 COMMITTEE_PER_PAGE = 25
@@ -559,9 +561,11 @@ def results(category_id: int):
     if computed is not None:
         visible = _visible_only(computed, {n.id for n in nominations})
         references = {n.id: n.reference for n in nominations}
-        # One query for the names of every reviewer shown (the charts use some of them).
-        reviewer_names = _names(_all_reviewers(computed) | set(visible.reviewers))
         ranking = computed.ranking(by)
+        page = ListPage(ranking, page_number(), RANKING_PER_PAGE)
+        # The names of the reviewers of this page's rows, in one query.
+        shown = (computed.nominations[entry.nomination_id] for entry in page.items)
+        reviewer_names = _names({rid for result in shown for rid in result.totals})
         # The chart draws the top of the ranking: the first rows keep their ranks.
         top = {entry.nomination_id for entry in ranking[:RANKING_PER_PAGE]}
         charted = replace(
@@ -569,15 +573,10 @@ def results(category_id: int):
         )
         context.update(
             results=computed,
-            ranking=ListPage(ranking, page_number(), RANKING_PER_PAGE),
+            ranking=page,
             charted=len(top),
             reviewer_names=reviewer_names,
             # Plain SVG built by results.py with every text escaped: markup, not script.
-            distribution_svg=Markup(  # noqa: S704
-                scoring.svg_distribution(
-                    visible, reviewer_names=reviewer_names, nominee_names=references
-                )
-            ),
             ranking_svg=Markup(  # noqa: S704
                 scoring.svg_ranking(charted, by=by, nominee_names=references)
             ),
@@ -585,8 +584,37 @@ def results(category_id: int):
     return render_template("committee/results.html", **context)
 
 
-def _all_reviewers(results: scoring.CategoryResults) -> set[int]:
-    return {rid for result in results.nominations.values() for rid in result.totals}
+@bp.get("/<int:category_id>/results/reviewers")
+@login_required
+def reviewer_scores(category_id: int):
+    """How each reviewer scores, a page of reviewers at a time: with a committee of a hundred,
+    one chart of every review would be most of the results page's weight."""
+    category = _results_category(category_id)
+    computed, nominations, hidden = _compute(category)
+    context = {"category": category, "hidden_count": len(hidden), "profiles": None}
+    if computed is not None:
+        visible = _visible_only(computed, {n.id for n in nominations})
+        names = _names(visible.reviewers)
+        ordered = sorted(
+            visible.reviewers.values(),
+            key=lambda p: (names.get(p.reviewer_id, "").casefold(), p.reviewer_id),
+        )
+        page = ListPage(ordered, page_number(), REVIEWERS_PER_PAGE)
+        shown = replace(visible, reviewers={p.reviewer_id: p for p in page.items})
+        context.update(
+            profiles=page,
+            names=names,
+            medians={p.reviewer_id: statistics.median(p.totals.values()) for p in page.items},
+            # Plain SVG built by results.py with every text escaped: markup, not script.
+            distribution_svg=Markup(  # noqa: S704
+                scoring.svg_distribution(
+                    shown,
+                    reviewer_names=names,
+                    nominee_names={n.id: n.reference for n in nominations},
+                )
+            ),
+        )
+    return render_template("committee/reviewer_scores.html", **context)
 
 
 def _export_table(category: Category) -> tuple[list[str], list[list]]:
