@@ -4,8 +4,9 @@
 administrator looks at it, and ``apply`` saves it. ``apply`` and the manual
 ``add_assignments`` check conflicts, committee seats and nomination states again at write
 time, so a proposal that went stale while it was on screen cannot create a conflicted
-assignment. Reviewers learn of new assignments by one email each, and ``send_reminders``
-nudges those with reviews outstanding on the schedule the category sets.
+assignment. Reviewers learn of new assignments by one email each, which the outbox worker
+queues on its next round (``notify_new_assignments``), and ``send_reminders`` nudges those with
+reviews outstanding on the schedule the category sets.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sqlalchemy import (
     literal,
     select,
     type_coerce,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -425,7 +427,7 @@ def _stale(facts: _Facts, pair: Pair, problem: str) -> AssigningError:
 
 
 def _insert(category: Category, pairs: list[Pair], actor: User | None, facts: _Facts) -> None:
-    """Write new assignments in one statement and tell each reviewer once.
+    """Write new assignments in one statement; the worker tells each reviewer once.
 
     The statement itself leaves out any pair with a conflict, so that a conflict recorded
     after ``facts`` were read (a proposal approved long after it was computed, a reviewer
@@ -444,13 +446,11 @@ def _insert(category: Category, pairs: list[Pair], actor: User | None, facts: _F
     )
     written = db.session.execute(
         insert(Assignment).from_select(
-            ["nomination_id", "reviewer_id", "assigned_by_id", "created_at", "notified_at"],
+            ["nomination_id", "reviewer_id", "assigned_by_id", "created_at"],
             select(
                 nomination_id,
                 reviewer_id,
                 literal(actor.id if actor is not None else None, Integer),
-                literal(now, UTCDateTime),
-                # The notice is queued in this same transaction.
                 literal(now, UTCDateTime),
             ).where(unconflicted),
         ),
@@ -464,7 +464,6 @@ def _insert(category: Category, pairs: list[Pair], actor: User | None, facts: _F
         ).first()
         pair = (conflicted[0], conflicted[1]) if conflicted is not None else pairs[0]
         raise _stale(facts, pair, str(CONFLICTED))
-    _notify(category, pairs, facts.nominations, now)
 
 
 def _as_table(pairs: list[Pair]) -> tuple[ColumnElement[int], ColumnElement[int]]:
@@ -498,43 +497,93 @@ def _review_link() -> str:
     return external_url("dashboard.index")
 
 
-def _notify(
-    category: Category, pairs: list[Pair], references: dict[int, str], now: datetime
-) -> None:
-    per_reviewer: dict[int, list[int]] = defaultdict(list)
-    for nid, rid in pairs:
-        per_reviewer[rid].append(nid)
-    reviewers = db.session.execute(
-        select(User).where(User.id.in_(per_reviewer), User.is_active_account.is_(True))
-    ).scalars()
-    stamp = now.strftime("%Y%m%dT%H%M%S.%f")
-    # Without autoflush the messages are written together at commit, not one by one.
-    with db.session.no_autoflush:
-        _queue_assignment_emails(category, reviewers, per_reviewer, references, stamp)
+def notify_new_assignments(now: datetime | None = None) -> int:
+    """Queue one email per reviewer and category for the assignments nobody was told of yet,
+    and mark them notified; returns the number of emails. The outbox worker runs this each
+    round (``cli.scheduled_round``), so approving 15,000 assignments writes only the rows and
+    the reviewers' 300 emails are rendered outside the administrator's request.
 
-
-def _queue_assignment_emails(category, reviewers, per_reviewer, references, stamp) -> None:
+    On PostgreSQL the rows are locked with SKIP LOCKED, so concurrent workers take disjoint
+    sets; an assignment withdrawn before the round is never announced.
+    """
+    rows = db.session.execute(
+        select(Assignment.id, Assignment.reviewer_id, Nomination.category_id, Nomination.reference)
+        .join(Nomination, Nomination.id == Assignment.nomination_id)
+        .where(Assignment.notified_at.is_(None))
+        .order_by(Assignment.id)
+        .with_for_update(of=Assignment, skip_locked=True)
+    ).all()
+    if not rows:
+        return 0
+    now = now or utcnow()
+    pending: dict[tuple[int, int], list[tuple[int, str]]] = defaultdict(list)
+    for assignment_id, reviewer_id, category_id, reference in rows:
+        pending[(category_id, reviewer_id)].append((assignment_id, reference))
+    reviewers = {
+        user.id: user
+        for user in db.session.execute(
+            select(User).where(
+                User.id.in_({rid for _cid, rid in pending}), User.is_active_account.is_(True)
+            )
+        ).scalars()
+    }
+    categories = {
+        category.id: category
+        for category in db.session.execute(
+            select(Category)
+            .where(Category.id.in_({cid for cid, _rid in pending}))
+            .options(db.joinedload(Category.edition))
+        ).scalars()
+    }
     link = _review_link()
     emails = []
-    for reviewer in reviewers:
-        refs = sorted(references[nid] for nid in per_reviewer[reviewer.id])
-        digest = hashlib.sha256(";".join(refs).encode()).hexdigest()[:12]
+    for (category_id, reviewer_id), items in pending.items():
+        reviewer = reviewers.get(reviewer_id)
+        if reviewer is None:
+            continue  # a deactivated account is not written to; the rows count as told
+        category = categories[category_id]
+        # The key names exactly these assignments: a second round can never send them again.
+        digest = hashlib.sha256(",".join(str(aid) for aid, _ref in items).encode()).hexdigest()
         emails.append(
             Email(
-                f"assignments:{category.id}:{reviewer.id}:{stamp}:{digest}",
+                f"assignments:{category_id}:{reviewer_id}:{digest[:16]}",
                 "assignments",
                 reviewer.email,
                 reviewer.language,
                 context={
                     "reviewer": reviewer,
                     "category": category,
-                    "references": refs,
+                    "references": sorted(ref for _aid, ref in items),
                     "deadline": category.edition.reviews_close_at,
                     "link": link,
                 },
             )
         )
-    queue_emails(emails)
+    # Without autoflush the messages are written together, not one by one.
+    with db.session.no_autoflush:
+        queue_emails(emails)
+    # Exactly the rows read, as one parameter: marking 15,000 through IN lists of a thousand
+    # took 0.22 s on PostgreSQL.
+    told = _id_column([assignment_id for assignment_id, *_rest in rows])
+    db.session.execute(
+        update(Assignment)
+        .where(Assignment.id.in_(select(told)))
+        .values(notified_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return len(emails)
+
+
+def _id_column(ids: list[int]) -> ColumnElement[int]:
+    """Ids as the column of a table the database reads from one parameter (see _as_table)."""
+    if db.session.get_bind(mapper=Assignment.__mapper__).dialect.name == "postgresql":
+        rows = (
+            func.unnest(bindparam("ids", ids, type_=ARRAY(Integer)))
+            .table_valued("id")
+            .render_derived(name="told")
+        )
+        return rows.c.id
+    return type_coerce(func.json_each(json.dumps(ids)).table_valued("value").c.value, Integer)
 
 
 @_collector_paused()

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from . import accounts, categories, outbox, publication
+from . import accounts, assigning, categories, outbox, publication
 from .extensions import db
 
 outbox_cli = AppGroup("outbox", help="Deliver queued emails.")
@@ -19,7 +19,9 @@ outbox_cli = AppGroup("outbox", help="Deliver queued emails.")
 @outbox_cli.command("send")
 @click.option("--batch", default=100, show_default=True, help="Messages per SMTP connection.")
 def outbox_send(batch: int) -> None:
-    """Deliver everything that is due now, then stop."""
+    """Queue the notices of new assignments, deliver everything that is due now, then stop."""
+    assigning.notify_new_assignments()
+    db.session.commit()
     total = outbox.DeliveryReport()
     while True:
         report = outbox.deliver_due(batch)
@@ -63,14 +65,22 @@ log = logging.getLogger(__name__)
 
 
 def scheduled_round() -> None:
-    """What the clock decides, once per round of the worker: nominations close at their
-    deadline, and the embargo of an edition lifts at its announcement time."""
+    """What the worker does before delivering, once per round: nominations close at their
+    deadline, reviewers are told of their new assignments, and the embargo of an edition
+    lifts at its announcement time."""
     try:
         categories.close_ended_windows()
         db.session.commit()
     except Exception:
         db.session.rollback()
         log.exception("closing ended nomination windows failed")
+    try:
+        if queued := assigning.notify_new_assignments():
+            log.info("assignments: %s notices queued", queued)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("queuing assignment notices failed")
     publication.publish_due_in_worker()
 
 

@@ -127,7 +127,21 @@ def test_plan_respects_declared_and_detected_conflicts_k_and_balance():
     assert pairs_in_db(c.category) == set()  # planning writes no assignment
 
 
-def test_apply_writes_emails_each_reviewer_once_and_marks_notified(app):
+def unnotified() -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Assignment).where(Assignment.notified_at.is_(None))
+    )
+
+
+def assignment_notices() -> list[OutboxMessage]:
+    return list(
+        db.session.execute(
+            select(OutboxMessage).where(OutboxMessage.template == "assignments")
+        ).scalars()
+    )
+
+
+def test_apply_writes_rows_and_the_worker_tells_each_reviewer_once(app):
     c = setup_committee()
     proposal = assigning.plan(c.category)
     change = assigning.apply(c.category, proposal.pairs, c.admin)
@@ -135,23 +149,8 @@ def test_apply_writes_emails_each_reviewer_once_and_marks_notified(app):
 
     assert len(change.added) == 12
     assert pairs_in_db(c.category) == set(proposal.pairs)
-    assert (
-        db.session.scalar(
-            select(func.count()).select_from(Assignment).where(Assignment.notified_at.is_(None))
-        )
-        == 0
-    )
-    messages = (
-        db.session.execute(select(OutboxMessage).where(OutboxMessage.template == "assignments"))
-        .scalars()
-        .all()
-    )
-    assert sorted(m.to_address for m in messages) == sorted(r.email for r in c.reviewers)
-    for message in messages:
-        reviewer = next(r for r in c.reviewers if r.email == message.to_address)
-        mine = [n.reference for n in c.nominations if (n.id, reviewer.id) in proposal.pairs]
-        assert all(reference in message.body_text for reference in mine)
-        assert "/dashboard" in message.body_text or "/review/" in message.body_text
+    # Approving writes the rows; the notices wait for the worker's round.
+    assert unnotified() == 12 and assignment_notices() == []
     assert (
         db.session.scalar(
             select(func.count())
@@ -163,6 +162,67 @@ def test_apply_writes_emails_each_reviewer_once_and_marks_notified(app):
     # A second approval of the same proposal doubles nothing.
     again = assigning.apply(c.category, proposal.pairs, c.admin)
     assert again.added == [] and len(again.skipped) == 12
+    db.session.commit()
+
+    assert assigning.notify_new_assignments() == len(c.reviewers)
+    db.session.commit()
+    assert unnotified() == 0
+    messages = assignment_notices()
+    assert sorted(m.to_address for m in messages) == sorted(r.email for r in c.reviewers)
+    for message in messages:
+        reviewer = next(r for r in c.reviewers if r.email == message.to_address)
+        mine = [n.reference for n in c.nominations if (n.id, reviewer.id) in proposal.pairs]
+        assert len(mine) == 3
+        assert all(reference in message.body_text for reference in mine)
+        others = [n.reference for n in c.nominations if n.reference not in mine]
+        assert not any(reference in message.body_text for reference in others)
+        assert "3 nominations to review for" in message.subject
+        assert "/dashboard" in message.body_text or "/review/" in message.body_text
+    # The next round finds nothing to tell.
+    assert assigning.notify_new_assignments() == 0
+    assert len(assignment_notices()) == len(c.reviewers)
+
+
+def test_the_worker_tells_of_later_assignments_only_and_skips_what_it_must(app):
+    c = setup_committee(reviewer_count=4, nomination_count=4, k=1)
+    first, second, third, fourth = c.nominations
+    assigning.add_assignments(c.category, [first.id], [c.reviewers[0].id], c.admin)
+    db.session.commit()
+    assert assigning.notify_new_assignments() == 1
+    db.session.commit()
+
+    # Later: two more for the same reviewer, one for a deactivated account, and one withdrawn
+    # (a conflict declared) before the worker's round.
+    assigning.add_assignments(c.category, [second.id, third.id], [c.reviewers[0].id], c.admin)
+    assigning.add_assignments(c.category, [first.id], [c.reviewers[1].id], c.admin)
+    assigning.add_assignments(c.category, [fourth.id], [c.reviewers[2].id], c.admin)
+    c.reviewers[1].is_active_account = False
+    db.session.commit()
+    conflicts.declare(c.reviewers[2], fourth, "My former employer")
+    db.session.commit()
+
+    assert assigning.notify_new_assignments() == 1
+    db.session.commit()
+    assert unnotified() == 0
+    notices = [m for m in assignment_notices() if m.to_address == c.reviewers[0].email]
+    assert len(notices) == 2
+    later = max(notices, key=lambda m: m.id)
+    assert second.reference in later.body_text and third.reference in later.body_text
+    assert first.reference not in later.body_text
+    assert "2 nominations to review for" in later.subject
+    addresses = {m.to_address for m in assignment_notices()}
+    assert c.reviewers[1].email not in addresses and c.reviewers[2].email not in addresses
+
+
+def test_outbox_send_queues_the_assignment_notices_before_delivering(app):
+    c = setup_committee(reviewer_count=4, nomination_count=4, k=1)
+    assigning.add_assignments(c.category, [c.nominations[0].id], [c.reviewers[0].id], c.admin)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["outbox", "send"])
+    assert result.exit_code == 0, result.output
+    [notice] = assignment_notices()
+    assert notice.to_address == c.reviewers[0].email and notice.state.value == "sent"
+    assert unnotified() == 0
 
 
 def test_rerun_keeps_started_reviews_and_only_fills_gaps():

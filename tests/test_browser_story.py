@@ -24,7 +24,7 @@ from flask_babel import force_locale, gettext, ngettext
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from awards import lifecycle, outbox
+from awards import assigning, lifecycle, outbox
 from awards.extensions import db
 from awards.models import (
     Category,
@@ -117,8 +117,11 @@ def log_in(page, email: str, language: str = "en") -> None:
 
 
 def deliver(smtp) -> list[EmailMessage]:
-    """Deliver what the outbox holds, as its worker would; the messages the server received."""
+    """Deliver what the outbox holds, as its worker's round would (new assignments announced
+    first); the messages the server received."""
     before = len(smtp.messages)
+    assigning.notify_new_assignments()
+    db.session.commit()
     report = outbox.deliver_due()
     assert report.failed == 0 and report.retried == 0, report.errors
     reread()

@@ -64,7 +64,7 @@ class Assignment(db.Model):
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # When the reviewer was emailed about it; None until the assignment notice is queued.
+    # When the reviewer's notice was queued; None until the outbox worker's next round.
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     nomination: Mapped[Nomination] = relationship()
@@ -73,7 +73,16 @@ class Assignment(db.Model):
         back_populates="assignment", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (sa.UniqueConstraint("nomination_id", "reviewer_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("nomination_id", "reviewer_id"),
+        # The assignments the outbox worker has yet to announce: few at any time.
+        sa.Index(
+            "ix_assignments_unnotified",
+            "id",
+            postgresql_where=sa.text("notified_at IS NULL"),
+            sqlite_where=sa.text("notified_at IS NULL"),
+        ),
+    )
 
 
 class Review(db.Model):
