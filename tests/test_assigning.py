@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -212,6 +213,56 @@ def test_the_worker_tells_of_later_assignments_only_and_skips_what_it_must(app):
     assert "2 nominations to review for" in later.subject
     addresses = {m.to_address for m in assignment_notices()}
     assert c.reviewers[1].email not in addresses and c.reviewers[2].email not in addresses
+
+
+def test_a_second_worker_skips_the_assignments_the_first_is_announcing(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: one worker is the rule there")
+    c = setup_committee()
+    assigning.apply(c.category, assigning.plan(c.category).pairs, c.admin)
+    db.session.commit()
+    first_read, second_done = threading.Event(), threading.Event()
+    queued: dict[str, int] = {}
+    waited: dict[str, bool] = {}
+    failures: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with app.app_context():
+                queued["first"] = assigning.notify_new_assignments()
+                first_read.set()
+                # Keep the rows locked until the second worker has been and gone; without
+                # SKIP LOCKED it would wait for these locks, and this wait would time out.
+                waited["second finished while the rows were locked"] = second_done.wait(10)
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+            first_read.set()
+
+    def second() -> None:
+        try:
+            with app.app_context():
+                first_read.wait(10)
+                queued["second"] = assigning.notify_new_assignments()
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            second_done.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failures, failures
+    # The second did not wait for the first's locks: it found nothing of its own to send.
+    assert waited == {"second finished while the rows were locked": True}
+    assert queued == {"first": len(c.reviewers), "second": 0}
+    db.session.expire_all()
+    assert unnotified() == 0 and len(assignment_notices()) == len(c.reviewers)
 
 
 def test_outbox_send_queues_the_assignment_notices_before_delivering(app):
