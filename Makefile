@@ -55,6 +55,7 @@ run: install
 PIP_AUDIT_API ?= https://pypi.org/pypi
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check awards tests bench wsgi.py
 	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive awards
 	@if $(BIN)/python -c 'import json, sys, urllib.request, pip; \
 		url = f"{sys.argv[1]}/pip/{pip.__version__}/json"; \

@@ -357,6 +357,12 @@ def test_editing_starts_from_the_shipped_wording_and_saves(sec, secretariat):
     page = sec.get(edit_url("nomination_received")).get_data(as_text=True)
     assert "Thank you for your nomination for the {{ category_title }}" in html.unescape(page)
     assert "{{ reference }}" in html.unescape(page)
+    # The wording's fields say their language, whatever the page's.
+    french = sec.get(edit_url("nomination_received", "fr")).get_data(as_text=True)
+    for text, code in ((page, "en"), (french, "fr")):
+        subject = re.search(r'<input[^>]*name="subject"[^>]*>', text).group(0)
+        body = re.search(r'<textarea[^>]*name="body"[^>]*>', text).group(0)
+        assert f'lang="{code}"' in subject and f'lang="{code}"' in body
     response = save(sec, "verify_email", "en", SUBJECT, BODY)
     assert response.status_code == 302
     row = stored()
