@@ -426,7 +426,7 @@ def _stale(facts: _Facts, pair: Pair, problem: str) -> AssigningError:
     )
 
 
-def _insert(category: Category, pairs: list[Pair], actor: User | None, facts: _Facts) -> None:
+def _insert(pairs: list[Pair], actor: User | None, facts: _Facts) -> None:
     """Write new assignments in one statement; the worker tells each reviewer once.
 
     The statement itself leaves out any pair with a conflict, so that a conflict recorded
@@ -474,20 +474,35 @@ def _as_table(pairs: list[Pair]) -> tuple[ColumnElement[int], ColumnElement[int]
     many parameter sets on SQLite, and in half on PostgreSQL, where the foreign-key checks
     are the rest (bench/assignment_bench.py).
     """
+    nomination_id, reviewer_id = _int_columns(
+        "pairs",
+        nomination_id=[nid for nid, _rid in pairs],
+        reviewer_id=[rid for _nid, rid in pairs],
+    )
+    return nomination_id, reviewer_id
+
+
+def _int_columns(table: str, **columns: list[int]) -> tuple[ColumnElement[int], ...]:
+    """Equal-length lists of integers as the columns of a table the database reads from one
+    parameter: arrays ``unnest``ed together on PostgreSQL, one JSON text on SQLite."""
     if db.session.get_bind(mapper=Assignment.__mapper__).dialect.name == "postgresql":
         rows = (
             func.unnest(
-                bindparam("nominations", [nid for nid, _rid in pairs], type_=ARRAY(Integer)),
-                bindparam("reviewers", [rid for _nid, rid in pairs], type_=ARRAY(Integer)),
+                *(
+                    bindparam(f"{table}_{name}", values, type_=ARRAY(Integer))
+                    for name, values in columns.items()
+                )
             )
-            .table_valued("nomination_id", "reviewer_id")
-            .render_derived(name="pairs")
+            .table_valued(*columns)
+            .render_derived(name=table)
         )
-        return rows.c.nomination_id, rows.c.reviewer_id
-    rows = func.json_each(json.dumps(pairs)).table_valued("value")
-    return (
-        type_coerce(func.json_extract(rows.c.value, "$[0]"), Integer),
-        type_coerce(func.json_extract(rows.c.value, "$[1]"), Integer),
+        return tuple(rows.c[name] for name in columns)
+    rows = func.json_each(json.dumps(list(zip(*columns.values(), strict=True)))).table_valued(
+        "value"
+    )
+    return tuple(
+        type_coerce(func.json_extract(rows.c.value, f"$[{index}]"), Integer)
+        for index in range(len(columns))
     )
 
 
@@ -564,7 +579,7 @@ def notify_new_assignments(now: datetime | None = None) -> int:
         queue_emails(emails)
     # Exactly the rows read, as one parameter: marking 15,000 through IN lists of a thousand
     # took 0.22 s on PostgreSQL.
-    told = _id_column([assignment_id for assignment_id, *_rest in rows])
+    (told,) = _int_columns("told", id=[assignment_id for assignment_id, *_rest in rows])
     db.session.execute(
         update(Assignment)
         .where(Assignment.id.in_(select(told)))
@@ -572,18 +587,6 @@ def notify_new_assignments(now: datetime | None = None) -> int:
         .execution_options(synchronize_session=False)
     )
     return len(emails)
-
-
-def _id_column(ids: list[int]) -> ColumnElement[int]:
-    """Ids as the column of a table the database reads from one parameter (see _as_table)."""
-    if db.session.get_bind(mapper=Assignment.__mapper__).dialect.name == "postgresql":
-        rows = (
-            func.unnest(bindparam("ids", ids, type_=ARRAY(Integer)))
-            .table_valued("id")
-            .render_derived(name="told")
-        )
-        return rows.c.id
-    return type_coerce(func.json_each(json.dumps(ids)).table_valued("value").c.value, Integer)
 
 
 @_collector_paused()
@@ -611,7 +614,7 @@ def apply(category: Category, proposal_pairs: Iterable[Pair], actor: User | None
             change.added.append(pair)
     if change.refused:
         raise _stale(facts, *change.refused[0])
-    _insert(category, change.added, actor, facts)
+    _insert(change.added, actor, facts)
     if change.added:
         audit.record(
             "assignments.saved",
@@ -643,7 +646,7 @@ def add_assignments(
                 change.refused.append((pair, problem))
             else:
                 change.added.append(pair)
-    _insert(category, change.added, actor, facts)
+    _insert(change.added, actor, facts)
     emails = _emails({rid for _nid, rid in change.added})
     for nid, rid in change.added:
         audit.record(
