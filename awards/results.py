@@ -45,7 +45,7 @@ import math
 import re
 import statistics
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
 DEFAULT_DISAGREEMENT_THRESHOLD = 25.0
@@ -130,11 +130,17 @@ class CategoryResults:
     nominations: Mapping[Hashable, NominationResult]  # in the order given
     reviewers: Mapping[Hashable, ReviewerProfile]
     disagreement_threshold: float
+    # Rankings already computed, by (aggregate, tolerance): results are kept and read again
+    # (awards.standings), and sorting a thousand nominations each time is most of the work.
+    _rankings: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def ranking(
         self, by: Aggregate | str = Aggregate.MEAN, tolerance: float = DEFAULT_TOLERANCE
     ) -> list[RankedNomination]:
-        return rank_nominations(self.nominations.values(), by, tolerance)
+        key = (Aggregate(by), tolerance)
+        if key not in self._rankings:
+            self._rankings[key] = rank_nominations(self.nominations.values(), by, tolerance)
+        return list(self._rankings[key])
 
 
 # --- Computation ---------------------------------------------------------------------------

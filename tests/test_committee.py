@@ -79,6 +79,12 @@ def review(reviewer: User, nomination: Nomination, criteria, values, comments=""
 
 @pytest.fixture
 def world() -> World:
+    return build_world()
+
+
+def build_world() -> World:
+    """Two members' categories in review; the first with a rubric, three nominations, five
+    submitted reviews and a chair conflicted with the second nomination."""
     now = utcnow()
     edition = make_edition(
         opens=now - timedelta(days=60),

@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from wtforms import IntegerField, TextAreaField
 from wtforms.validators import NumberRange, Optional
 
-from .. import accounts, assigning, audit, exports, permissions
+from .. import accounts, assigning, audit, exports, permissions, standings
 from .. import results as scoring
 from ..errors import keeps_input_on_csrf_failure
 from ..extensions import db
@@ -26,12 +26,10 @@ from ..models import (
     Category,
     Conflict,
     Nomination,
-    NominationState,
     Review,
     ReviewState,
     Role,
     RoleGrant,
-    Score,
     User,
 )
 from .helpers import (
@@ -51,13 +49,6 @@ REVIEWERS_PER_PAGE = 25
 ASSIGNMENTS_PER_PAGE = 50
 # Each member's row carries two forms; a coalition-wide committee runs to a hundred people.
 COMMITTEE_PER_PAGE = 25
-# Nominations whose scores the results report: reviewed ones, decided or not.
-REPORTED_STATES = (
-    *assigning.ASSIGNABLE_STATES,
-    NominationState.WINNER,
-    NominationState.HONOURABLE_MENTION,
-    NominationState.NOT_SELECTED,
-)
 AGGREGATE_LABELS = {
     scoring.Aggregate.MEAN: _l("mean"),
     scoring.Aggregate.MEDIAN: _l("median"),
@@ -450,7 +441,7 @@ def _submitted_reviews(category: Category, hidden: set[int]):
         .join(Nomination, Nomination.id == Assignment.nomination_id)
         .where(
             Nomination.category_id == category.id,
-            Nomination.state.in_(REPORTED_STATES),
+            Nomination.state.in_(standings.REPORTED_STATES),
             Review.state == ReviewState.SUBMITTED,
         )
         .options(db.selectinload(Review.scores))
@@ -459,78 +450,19 @@ def _submitted_reviews(category: Category, hidden: set[int]):
 
 
 def _compute(category: Category):
-    """The aggregate of the category's reviews, as the viewer may see it."""
+    """The category's results and nominations as the viewer may see them, and those hidden."""
     hidden = _hidden_nominations(category)
-    # Every nomination of the category is read, as rows of what a ranking shows (id,
-    # reference, nominee, state) rather than as objects: the page took 87 ms with objects and
-    # 65 ms with rows at 10,000 nominations on a slow machine.
-    nominations = [
-        n
-        for n in db.session.execute(
-            select(Nomination.id, Nomination.reference, Nomination.nominee_name, Nomination.state)
-            .where(Nomination.category_id == category.id, Nomination.state.in_(REPORTED_STATES))
-            .order_by(Nomination.number)
-        )
-        if n.id not in hidden
-    ]
-    criteria = [
-        scoring.Criterion(c.id, c.weight, c.scale_min, c.scale_max) for c in category.criteria
-    ]
-    criterion_ids = {c.id for c in criteria}
-    # Hidden nominations still count in the reviewers' baselines, so the normalised scores
-    # are the same for everyone who may see them. Plain rows in one statement, whatever the
-    # number of reviews (loading Review objects with their scores took one per 500 reviews).
-    rows = db.session.execute(
-        select(
-            Review.id,
-            Assignment.reviewer_id,
-            Assignment.nomination_id,
-            Score.criterion_id,
-            Score.value,
-        )
-        .join(Review, Review.id == Score.review_id)
-        .join(Assignment, Assignment.id == Review.assignment_id)
-        .join(Nomination, Nomination.id == Assignment.nomination_id)
-        .where(
-            Nomination.category_id == category.id,
-            Nomination.state.in_(REPORTED_STATES),
-            Review.state == ReviewState.SUBMITTED,
-        )
-    ).all()
-    by_review: dict[int, tuple[int, int, dict[int, int]]] = {}
-    for review_id, reviewer_id, nomination_id, criterion_id, value in rows:
-        by_review.setdefault(review_id, (reviewer_id, nomination_id, {}))[2][criterion_id] = value
-    reviews = [
-        scoring.Review(reviewer_id, nomination_id, scores)
-        for reviewer_id, nomination_id, scores in by_review.values()
-        if criterion_ids <= set(scores)  # a review predating a new criterion cannot count
-    ]
-    assigned_counts: dict[int, int] = defaultdict(
-        int,
-        db.session.execute(
-            select(Assignment.nomination_id, func.count(Assignment.id))
-            .join(Nomination, Nomination.id == Assignment.nomination_id)
-            .where(Nomination.category_id == category.id)
-            .group_by(Assignment.nomination_id)
-        ).all(),
-    )
-    k = category.reviewers_per_nomination
-    if not criteria:
-        return None, nominations, hidden
-    results = scoring.aggregate(
-        reviews,
-        criteria,
-        expected={n.id: max(k, assigned_counts[n.id]) for n in nominations},
-        nominations=[n.id for n in nominations],
-    )
+    results, nominations = standings.standing(category).seen_by(hidden)
     return results, nominations, hidden
 
 
-def _visible_only(results: scoring.CategoryResults, visible: set[int]) -> scoring.CategoryResults:
+def _visible_only(results: scoring.CategoryResults, hidden: set[int]) -> scoring.CategoryResults:
     """The results with hidden nominations removed from the reviewers' profiles too."""
+    if not hidden:
+        return results
     profiles = {}
     for reviewer_id, profile in results.reviewers.items():
-        totals = {nid: t for nid, t in profile.totals.items() if nid in visible}
+        totals = {nid: t for nid, t in profile.totals.items() if nid not in hidden}
         if totals:
             profiles[reviewer_id] = scoring.reviewer_profile(reviewer_id, totals)
     return replace(results, reviewers=profiles)
@@ -559,7 +491,6 @@ def results(category_id: int):
         "show_nominee": _nominee_shown(category),
     }
     if computed is not None:
-        visible = _visible_only(computed, {n.id for n in nominations})
         references = {n.id: n.reference for n in nominations}
         ranking = computed.ranking(by)
         page = ListPage(ranking, page_number(), RANKING_PER_PAGE)
@@ -569,7 +500,7 @@ def results(category_id: int):
         # The chart draws the top of the ranking: the first rows keep their ranks.
         top = {entry.nomination_id for entry in ranking[:RANKING_PER_PAGE]}
         charted = replace(
-            visible, nominations={n: r for n, r in visible.nominations.items() if n in top}
+            computed, nominations={n: r for n, r in computed.nominations.items() if n in top}
         )
         context.update(
             results=computed,
@@ -593,7 +524,7 @@ def reviewer_scores(category_id: int):
     computed, nominations, hidden = _compute(category)
     context = {"category": category, "hidden_count": len(hidden), "profiles": None}
     if computed is not None:
-        visible = _visible_only(computed, {n.id for n in nominations})
+        visible = _visible_only(computed, hidden)
         names = _names(visible.reviewers)
         ordered = sorted(
             visible.reviewers.values(),
