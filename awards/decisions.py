@@ -30,7 +30,7 @@ from flask_babel import lazy_ngettext
 from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from . import audit, lifecycle, permissions
+from . import audit, lifecycle, permissions, standings
 from . import results as scoring
 from .countries import country_name, is_country
 from .extensions import db
@@ -707,20 +707,56 @@ def edition_categories(edition: Edition) -> list[Category]:
     )
 
 
-def edition_progress(edition: Edition, now: datetime | None = None) -> list[CategoryProgress]:
-    """Every category of the edition with its counts and what is late, in five queries."""
-    now = now or utcnow()
-    rows = {c.id: CategoryProgress(c) for c in edition_categories(edition)}
-    in_edition = Category.edition_id == edition.id
+@dataclass(frozen=True)
+class CategoryCounts:
+    """What the overview counts of a category's nominations, assignments and reviews."""
 
+    states: Mapping[NominationState, int]
+    reviews_due: int
+    reviews_done: int
+    understaffed: int
+
+
+def edition_progress(edition: Edition, now: datetime | None = None) -> list[CategoryProgress]:
+    """Every category of the edition with its counts and what is late.
+
+    The counts of a category are kept (awards.standings) until one of its nominations,
+    assignments or reviews changes; decisions, few, are counted each time.
+    """
+    now = now or utcnow()
+    categories = edition_categories(edition)
+    rows = {c.id: CategoryProgress(c) for c in categories}
+    for category_id, counts in standings.per_category("progress", categories, _counts).items():
+        row = rows[category_id]
+        row.states = dict(counts.states)
+        row.reviews_due, row.reviews_done = counts.reviews_due, counts.reviews_done
+        row.understaffed = counts.understaffed
+
+    for category_id, kind, count in db.session.execute(
+        select(Nomination.category_id, Decision.kind, func.count())
+        .join(Nomination, Nomination.id == Decision.nomination_id)
+        .join(Category, Category.id == Nomination.category_id)
+        .where(Category.edition_id == edition.id)
+        .group_by(Nomination.category_id, Decision.kind)
+    ):
+        rows[category_id].decisions[kind] = count
+
+    for row in rows.values():
+        row.late = _late(row, now)
+    return list(rows.values())
+
+
+def _counts(category_ids: list[int]) -> dict[int, CategoryCounts]:
+    """The counts of these categories, in three statements."""
+    states: dict[int, dict[NominationState, int]] = {cid: {} for cid in category_ids}
     for category_id, state, count in db.session.execute(
         select(Nomination.category_id, Nomination.state, func.count())
-        .join(Category, Category.id == Nomination.category_id)
-        .where(in_edition)
+        .where(Nomination.category_id.in_(category_ids))
         .group_by(Nomination.category_id, Nomination.state)
     ):
-        rows[category_id].states[state] = count
+        states[category_id][state] = count
 
+    reviews = dict.fromkeys(category_ids, (0, 0))
     for category_id, due, done in db.session.execute(
         select(
             Nomination.category_id,
@@ -729,12 +765,11 @@ def edition_progress(edition: Edition, now: datetime | None = None) -> list[Cate
         )
         .select_from(Assignment)
         .join(Nomination, Nomination.id == Assignment.nomination_id)
-        .join(Category, Category.id == Nomination.category_id)
         .outerjoin(Review, Review.assignment_id == Assignment.id)
-        .where(in_edition, Nomination.state.in_(SCREENED_IN))
+        .where(Nomination.category_id.in_(category_ids), Nomination.state.in_(SCREENED_IN))
         .group_by(Nomination.category_id)
     ):
-        rows[category_id].reviews_due, rows[category_id].reviews_done = due, done
+        reviews[category_id] = (due, done)
 
     reviewers = (
         select(
@@ -742,32 +777,23 @@ def edition_progress(edition: Edition, now: datetime | None = None) -> list[Cate
             func.count(Assignment.id).label("assigned"),
         )
         .select_from(Nomination)
-        .join(Category, Category.id == Nomination.category_id)
         .outerjoin(Assignment, Assignment.nomination_id == Nomination.id)
-        .where(in_edition, Nomination.state.in_(COMPETING))
+        .where(Nomination.category_id.in_(category_ids), Nomination.state.in_(COMPETING))
         .group_by(Nomination.id, Nomination.category_id)
         .subquery()
     )
-    for category_id, count in db.session.execute(
-        select(reviewers.c.category_id, func.count())
-        .join(Category, Category.id == reviewers.c.category_id)
-        .where(reviewers.c.assigned < Category.reviewers_per_nomination)
-        .group_by(reviewers.c.category_id)
-    ):
-        rows[category_id].understaffed = count
-
-    for category_id, kind, count in db.session.execute(
-        select(Nomination.category_id, Decision.kind, func.count())
-        .join(Nomination, Nomination.id == Decision.nomination_id)
-        .join(Category, Category.id == Nomination.category_id)
-        .where(in_edition)
-        .group_by(Nomination.category_id, Decision.kind)
-    ):
-        rows[category_id].decisions[kind] = count
-
-    for row in rows.values():
-        row.late = _late(row, now)
-    return list(rows.values())
+    understaffed = dict(
+        db.session.execute(
+            select(reviewers.c.category_id, func.count())
+            .join(Category, Category.id == reviewers.c.category_id)
+            .where(reviewers.c.assigned < Category.reviewers_per_nomination)
+            .group_by(reviewers.c.category_id)
+        ).all()
+    )
+    return {
+        cid: CategoryCounts(states[cid], *reviews[cid], understaffed.get(cid, 0))
+        for cid in category_ids
+    }
 
 
 def _late(row: CategoryProgress, now: datetime) -> list[str]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -69,24 +69,25 @@ class Standing:
         return replace(self.results, nominations=shown), nominations
 
 
-class StandingCache:
-    """A bounded, thread-safe map from a category's key to its :class:`Standing`."""
+class StampedCache:
+    """A bounded, thread-safe map from keys holding a category's stamp to what was computed
+    from the category's contents under that stamp."""
 
     def __init__(self, size: int = DEFAULT_CACHE_SIZE) -> None:
         self.size = size
-        self._entries: OrderedDict[Hashable, Standing] = OrderedDict()
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> Standing | None:
+    def get(self, key: Hashable) -> Any:
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
             return found
 
-    def put(self, key: Hashable, standing: Standing) -> None:
+    def put(self, key: Hashable, value: Any) -> None:
         with self._lock:
-            self._entries[key] = standing
+            self._entries[key] = value
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
@@ -99,13 +100,15 @@ class StandingCache:
         return len(self._entries)
 
 
-def cache() -> StandingCache:
-    """This application's cache, made on first use."""
-    extensions = current_app.extensions
-    if "awards.standings" not in extensions:
+def cache(kind: str = "standings") -> StampedCache:
+    """This application's cache of one kind of values, made on first use. Kinds are kept
+    apart so that a category's large standing never pushes out a small count, and the
+    other way round."""
+    extensions = current_app.extensions.setdefault("awards.stamped", {})
+    if kind not in extensions:
         size = current_app.config.get("RESULTS_CACHE_SIZE", DEFAULT_CACHE_SIZE)
-        extensions.setdefault("awards.standings", StandingCache(size))
-    return extensions["awards.standings"]
+        extensions.setdefault(kind, StampedCache(size))
+    return extensions[kind]
 
 
 def results_stamp(category_id: int) -> str:
@@ -113,6 +116,43 @@ def results_stamp(category_id: int) -> str:
     return db.session.execute(
         select(Category.results_stamp).where(Category.id == category_id)
     ).scalar_one()
+
+
+def results_stamps(category_ids: Collection[int]) -> dict[int, str]:
+    return dict(
+        db.session.execute(
+            select(Category.id, Category.results_stamp).where(Category.id.in_(category_ids))
+        ).all()
+    )
+
+
+def per_category(
+    kind: str,
+    categories: Sequence[Category],
+    compute_many: Callable[[list[int]], Mapping[int, Any]],
+) -> dict[int, Any]:
+    """A value for each category, computed by ``compute_many`` (given the ids of those not
+    cached, it returns a value for each) from the category's nominations, assignments,
+    reviews, scores and ``reviewers_per_nomination`` only. Values must not be changed."""
+    if not categories:
+        return {}
+    stamps = results_stamps([c.id for c in categories])
+    keys = {c.id: (c.id, stamps[c.id], c.reviewers_per_nomination) for c in categories}
+    store = cache(kind)
+    found = {}
+    for category_id, key in keys.items():
+        value = store.get(key)
+        if value is not None:
+            found[category_id] = value
+    missing = [category_id for category_id in keys if category_id not in found]
+    if missing:
+        computed = compute_many(missing)
+        again = results_stamps(missing)  # as in standing(): keep only what one stamp covers
+        for category_id in missing:
+            if again.get(category_id) == stamps[category_id]:
+                store.put(keys[category_id], computed[category_id])
+            found[category_id] = computed[category_id]
+    return found
 
 
 def rubric(category: Category) -> tuple[scoring.Criterion, ...]:

@@ -242,7 +242,7 @@ def test_the_rubric_and_the_reviewers_asked_for_are_part_of_the_key(world):
 
 
 def test_the_cache_keeps_the_most_recently_used(app):
-    cache = standings.StandingCache(size=2)
+    cache = standings.StampedCache(size=2)
     empty = standings.Standing((), None)
     cache.put("a", empty)
     cache.put("b", empty)
