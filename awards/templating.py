@@ -102,6 +102,17 @@ def file_accept(question) -> str:
     )
 
 
+def score(value: float | None, signed: bool = False) -> str:
+    """A score as the results pages print it: one decimal, or a signed two for z-scores.
+
+    A filter rather than a template macro: a ranking page prints a few hundred of them, and a
+    macro call costs Jinja ten times as much.
+    """
+    if value is None:
+        return "—"
+    return f"{value:+.2f}" if signed else f"{value:.1f}"
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(permissions.TEMPLATE_RULES)
     app.jinja_env.globals["state_shown_to_nominator"] = nominations.state_shown_to_nominator
@@ -121,6 +132,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["bidi"] = bidi
     app.jinja_env.filters["file_size"] = file_size
+    app.jinja_env.filters["score"] = score
 
     @app.context_processor
     def page_context() -> dict:

@@ -316,8 +316,12 @@ def test_results_show_aggregates_ties_and_flags(make_browser, world):
     assert world.url("results/reviewers") in html
     assert "<script" not in html.split("</main>")[0].split("<main")[1]
     assert ' style="' not in html
+    # One table: the rank beside every aggregate, the one ranked by marked in its header.
+    assert html.count("<table") == 1
+    assert re.search(r'class="table-active">Mean <span class="visually-hidden">\(ranked by\)', html)
     normalised = browser.get(world.url("results?by=normalised")).get_data(as_text=True)
     assert "Normalised score" in normalised
+    assert re.search(r'class="table-active">Normalised score <span', normalised)
     assert browser.get(world.url("results?by=nonsense")).status_code == 200
 
 
