@@ -29,6 +29,7 @@ ENV_KEYS_INT = (
     "EMAIL_TOKEN_MAX_AGE",
     "INVITATION_MAX_AGE",
     "PROXY_COUNT",
+    "RESULTS_CACHE_SIZE",
 )
 ENV_KEYS_BOOL = ("MAIL_USE_TLS", "MAIL_USE_SSL", "PRODUCTION", "DEBUG")
 
@@ -58,6 +59,9 @@ def defaults(instance_path: Path) -> dict:
         "MAIL_DEFAULT_SENDER": "E-waste Awards <awards@example.org>",
         "MAIL_FILE_DIR": str(instance_path / "mail"),
         "UPLOAD_FOLDER": str(instance_path / "uploads"),
+        # Categories whose aggregated scores each process keeps (awards.standings): about
+        # 1.5 MB for a category of a thousand nominations.
+        "RESULTS_CACHE_SIZE": 64,
         "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
         "EMAIL_TOKEN_MAX_AGE": 24 * 3600,
         "INVITATION_MAX_AGE": 14 * 24 * 3600,

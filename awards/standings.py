@@ -106,7 +106,7 @@ def cache(kind: str = "standings") -> StampedCache:
     other way round."""
     extensions = current_app.extensions.setdefault("awards.stamped", {})
     if kind not in extensions:
-        size = current_app.config.get("RESULTS_CACHE_SIZE", DEFAULT_CACHE_SIZE)
+        size = max(1, current_app.config.get("RESULTS_CACHE_SIZE", DEFAULT_CACHE_SIZE))
         extensions.setdefault(kind, StampedCache(size))
     return extensions[kind]
 

@@ -10,6 +10,7 @@ from awards.extensions import db
 from awards.models import (
     Assignment,
     Category,
+    Nomination,
     NominationState,
     Review,
     ReviewState,
@@ -273,3 +274,30 @@ def test_the_ranking_page_shows_a_review_submitted_after_it_was_read(make_browse
 
     html = chair.get(world.url("results")).get_data(as_text=True)
     assert "2 missing" in html and "100.0" in html
+
+
+def test_bench_data_stamps_every_category_and_leaves_the_triggers_on(app):
+    from awards import benchdata
+
+    benchdata.generate(150, seed=5)
+    db.session.commit()
+    written = stamps()
+    assert all(len(stamp) == 32 for stamp in written.values())
+    assert len(set(written.values())) == len(written)
+    nomination = db.session.execute(select(Nomination).limit(1)).scalar_one()
+    nomination.nominee_name = "Renamed Nominee"
+    db.session.commit()
+    after = stamps()
+    assert after[nomination.category_id] != written[nomination.category_id]
+    assert {k: v for k, v in after.items() if k != nomination.category_id} == {
+        k: v for k, v in written.items() if k != nomination.category_id
+    }
+
+
+def test_the_cache_size_comes_from_the_environment(app, monkeypatch):
+    from awards.config import from_environment
+
+    assert from_environment({"RESULTS_CACHE_SIZE": "8"})["RESULTS_CACHE_SIZE"] == 8
+    monkeypatch.setitem(app.config, "RESULTS_CACHE_SIZE", 8)
+    monkeypatch.delitem(app.extensions, "awards.stamped", raising=False)
+    assert standings.cache().size == 8 and standings.cache("progress").size == 8
