@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -504,3 +505,32 @@ def test_the_proposal_states_the_loads_plainly(browser, nominations, said):
     login(browser, c.admin)
     html = browser.post(f"{c.url}/plan", page=c.url).get_data(as_text=True)
     assert said in html
+
+
+def test_the_page_offers_the_least_loaded_members_and_finds_the_others(browser, monkeypatch):
+    from awards.views import committee
+
+    monkeypatch.setattr(committee, "MEMBER_CHOICES", 2)
+    c = setup_committee(reviewer_count=4)
+    assign(c.reviewers[0], c.nominations[0])
+    assign(c.reviewers[0], c.nominations[1])
+    assign(c.reviewers[1], c.nominations[0])
+    db.session.commit()
+    login(browser, c.admin)
+
+    def offered(url: str) -> tuple[list[int], str]:
+        html = browser.get(url).get_data(as_text=True)
+        return [int(v) for v in re.findall(r'name="reviewer" value="(\d+)"', html)], html
+
+    ids, html = offered(c.url)
+    assert ids == [c.reviewers[2].id, c.reviewers[3].id]  # none assigned yet, then by name
+    assert "The 2 least loaded are shown; search by name or email for the others." in html
+    # The search is a form of its own (forms cannot nest), kept with the nominations' filter.
+    assert 'form="member-search"' in html and 'id="member-search"' in html
+    ids, html = offered(f"{c.url}?missing=1&q=REVIEWER0@")
+    assert ids == [c.reviewers[0].id] and "1 member matches “REVIEWER0@”." in html
+    assert "(2 assigned)" in html and 'name="missing" value="1"' in html
+    ids, html = offered(f"{c.url}?q=nobody")
+    assert ids == [] and "No committee member matches." in html
+    ids, html = offered(f"{c.url}?q={'x' * 300}")
+    assert "is-invalid" in html and ids == [c.reviewers[2].id, c.reviewers[3].id]

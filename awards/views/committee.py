@@ -49,6 +49,8 @@ REVIEWERS_PER_PAGE = 25
 ASSIGNMENTS_PER_PAGE = 50
 # Each member's row carries two forms; a coalition-wide committee runs to a hundred people.
 COMMITTEE_PER_PAGE = 25
+# Committee members offered at once on the assignments page: a search finds the others.
+MEMBER_CHOICES = 30
 AGGREGATE_LABELS = {
     scoring.Aggregate.MEAN: _l("mean"),
     scoring.Aggregate.MEDIAN: _l("median"),
@@ -124,10 +126,6 @@ def _seats_query(category: Category, search: str = ""):
             )
         )
     return query
-
-
-def _seats(category: Category) -> list[RoleGrant]:
-    return list(db.session.execute(_seats_query(category)).scalars())
 
 
 def _render_committee(category: Category, form: ReviewSettingsForm):
@@ -284,11 +282,12 @@ def assignments(category_id: int):
     )
     nominations = list(page.items)
     assigned, conflicted = _assignment_rows(nominations)
-    members = {seat.user_id: seat for seat in _seats(category)}
-    people = _people(
+    search_form = UserSearchForm(request.args)
+    who = search_form.q.data.strip() if search_form.validate() and search_form.q.data else ""
+    members, member_count = _member_choices(category, who)
+    names = _names(
         {rid for rows in assigned.values() for rid, _state in rows}
         | {rid for rids in conflicted.values() for rid in rids}
-        | set(members)
     )
     return render_template(
         "committee/assignments.html",
@@ -299,10 +298,39 @@ def assignments(category_id: int):
         assigned=assigned,
         conflicted=conflicted,
         members=members,
-        people=people,
-        workload=_workload(category),
+        member_count=member_count,
+        search_form=search_form,
+        who=who,
+        names=names,
+        workload=_workload(category, list(members)),
         form=ConfirmForm(),
     )
+
+
+def _member_choices(category: Category, search: str) -> tuple[dict[int, RoleGrant], int]:
+    """The committee members to offer as reviewers: those the search finds (all of them
+    without one), the least loaded first, at most MEMBER_CHOICES; and how many there are."""
+    matching = _seats_query(category, search)
+    count = db.session.execute(
+        select(func.count()).select_from(matching.order_by(None).subquery())
+    ).scalar_one()
+    load = (
+        select(Assignment.reviewer_id, func.count(Assignment.id).label("assigned"))
+        .join(Nomination, Nomination.id == Assignment.nomination_id)
+        .where(
+            Nomination.category_id == category.id,
+            Nomination.state.in_(assigning.ASSIGNABLE_STATES),
+        )
+        .group_by(Assignment.reviewer_id)
+        .subquery()
+    )
+    seats = db.session.execute(
+        matching.order_by(None)
+        .outerjoin(load, load.c.reviewer_id == RoleGrant.user_id)
+        .order_by(func.coalesce(load.c.assigned, 0), User.name, User.id)
+        .limit(MEMBER_CHOICES)
+    ).scalars()
+    return {seat.user_id: seat for seat in seats}, count
 
 
 def _ids(name: str) -> list[int]:
