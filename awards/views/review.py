@@ -197,7 +197,8 @@ def bids(category_id: int):
             rows=reviews.bid_rows(current_user, category, offset=pager.offset, limit=BIDS_PER_PAGE),
             page=pager,
             problems=problems,
-            bid_choices=BID_CHOICES,
+            # Translated once: lazy labels would be looked up again in every row.
+            bid_choices=[(key, str(label)) for key, label in BID_CHOICES],
             closed=reviews.reviews_closed(category),
         ),
         400 if problems else 200,
