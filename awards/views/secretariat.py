@@ -24,7 +24,14 @@ from ..forms import (
     UserStatusForm,
 )
 from ..models import AuditEvent, Edition, Organisation, Role, RoleGrant, User, utcnow
-from .helpers import XLSX_TYPE, download_response, get_or_404, page_number, rule_required
+from .helpers import (
+    XLSX_TYPE,
+    OpenPage,
+    download_response,
+    get_or_404,
+    page_number,
+    rule_required,
+)
 
 bp = Blueprint("secretariat", __name__, url_prefix="/secretariat")
 
@@ -295,5 +302,5 @@ def audit_log():
     form = AuditFilterForm(request.args)
     oldest = request.args.get("order") == "oldest"
     query = _audit_query(form, oldest).options(db.joinedload(AuditEvent.actor))
-    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
+    page = OpenPage(query, page_number(), PER_PAGE)
     return render_template("secretariat/audit.html", page=page, form=form, oldest=oldest)
