@@ -61,13 +61,7 @@ RESULTS_LOCKED = lifecycle.RESULTS_LOCKED
 # Still competing: what the shortlist is made from, and what "not selected" closes.
 COMPETING = (NominationState.ELIGIBLE, NominationState.SHORTLISTED)
 # Passed screening, decided or not: the nominations the committee reviewed.
-SCREENED_IN = (
-    NominationState.ELIGIBLE,
-    NominationState.SHORTLISTED,
-    NominationState.WINNER,
-    NominationState.HONOURABLE_MENTION,
-    NominationState.NOT_SELECTED,
-)
+SCREENED_IN = standings.REPORTED_STATES
 # Handed in and kept in: every nomination an edition's results export lists.
 EXPORTED = (NominationState.SUBMITTED, NominationState.INELIGIBLE, *SCREENED_IN)
 CITATION_MAX = 3000

@@ -111,13 +111,6 @@ def cache(kind: str = "standings") -> StampedCache:
     return extensions[kind]
 
 
-def results_stamp(category_id: int) -> str:
-    """The stamp as the database has it now (not as a loaded Category remembers it)."""
-    return db.session.execute(
-        select(Category.results_stamp).where(Category.id == category_id)
-    ).scalar_one()
-
-
 def results_stamps(category_ids: Collection[int]) -> dict[int, str]:
     return dict(
         db.session.execute(
@@ -130,14 +123,16 @@ def per_category(
     kind: str,
     categories: Sequence[Category],
     compute_many: Callable[[list[int]], Mapping[int, Any]],
+    key_extra: tuple = (),
 ) -> dict[int, Any]:
     """A value for each category, computed by ``compute_many`` (given the ids of those not
     cached, it returns a value for each) from the category's nominations, assignments,
-    reviews, scores and ``reviewers_per_nomination`` only. Values must not be changed."""
+    reviews, scores and ``reviewers_per_nomination``, and from ``key_extra`` (what else it
+    depends on), only. Values must not be changed."""
     if not categories:
         return {}
     stamps = results_stamps([c.id for c in categories])
-    keys = {c.id: (c.id, stamps[c.id], c.reviewers_per_nomination) for c in categories}
+    keys = {c.id: (c.id, stamps[c.id], c.reviewers_per_nomination, *key_extra) for c in categories}
     store = cache(kind)
     found = {}
     for category_id, key in keys.items():
@@ -147,7 +142,10 @@ def per_category(
     missing = [category_id for category_id in keys if category_id not in found]
     if missing:
         computed = compute_many(missing)
-        again = results_stamps(missing)  # as in standing(): keep only what one stamp covers
+        # Each statement may see newer commits than the one before it (read committed): keep
+        # a value only if no change to its category was committed while it was read, so that
+        # what is kept is exactly the contents of its stamp.
+        again = results_stamps(missing)
         for category_id in missing:
             if again.get(category_id) == stamps[category_id]:
                 store.put(keys[category_id], computed[category_id])
@@ -164,19 +162,12 @@ def rubric(category: Category) -> tuple[scoring.Criterion, ...]:
 def standing(category: Category) -> Standing:
     """The category's standing, from the cache when nothing it is made of has changed."""
     criteria = rubric(category)
-    stamp = results_stamp(category.id)
-    key = (category.id, stamp, category.reviewers_per_nomination, criteria)
-    store = cache()
-    found = store.get(key)
-    if found is not None:
-        return found
-    computed = compute(category, criteria)
-    # Each statement may see newer commits than the one before it (read committed): keep the
-    # result only if no change to the category was committed while it was read, so that what
-    # is kept is exactly the contents of this stamp.
-    if results_stamp(category.id) == stamp:
-        store.put(key, computed)
-    return computed
+    return per_category(
+        "standings",
+        [category],
+        lambda _ids: {category.id: compute(category, criteria)},
+        key_extra=(criteria,),
+    )[category.id]
 
 
 def compute(category: Category, criteria: Sequence[scoring.Criterion]) -> Standing:

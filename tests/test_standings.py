@@ -218,7 +218,7 @@ def test_a_change_rolled_back_leaves_nothing_behind(world):
 
 def test_results_read_while_a_change_committed_are_not_kept(world, monkeypatch):
     seen = iter(["before", "after"])
-    monkeypatch.setattr(standings, "results_stamp", lambda _category_id: next(seen))
+    monkeypatch.setattr(standings, "results_stamps", lambda ids: dict.fromkeys(ids, next(seen)))
     category = db.session.get(Category, world.category.id)
     standings.standing(category)
     assert len(standings.cache()) == 0
