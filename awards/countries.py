@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import pycountry
 from flask_babel import get_locale
@@ -17,20 +17,34 @@ def is_country(code: str | None) -> bool:
     return bool(code) and code in _codes()
 
 
+@lru_cache(maxsize=32)
+def _names(locale: str) -> dict[str, str]:
+    """Every ISO country's name in one language, with English where Babel has none. Kept per
+    language: a table names a country on every row."""
+    from babel import Locale
+
+    try:
+        territories = Locale.parse(locale).territories
+    except (ValueError, TypeError):
+        territories = {}
+    return {
+        country.alpha_2: territories.get(country.alpha_2) or country.name
+        for country in pycountry.countries
+    }
+
+
 def country_name(code: str | None, locale: str | None = None) -> str:
     """The country's name in the given (or current) language, falling back to English."""
     if not is_country(code):
         return code or ""
-    from babel import Locale
-
-    try:
-        names = Locale.parse(locale or str(get_locale() or "en")).territories
-    except (ValueError, TypeError):
-        names = {}
-    return names.get(code) or pycountry.countries.get(alpha_2=code).name
+    return _names(locale or str(get_locale() or "en"))[code]
 
 
 def country_choices(locale: str | None = None) -> list[tuple[str, str]]:
     """(code, name) for every ISO country, sorted by name in the reader's language."""
-    pairs = [(code, country_name(code, locale)) for code in _codes()]
-    return sorted(pairs, key=lambda pair: pair[1].casefold())
+    return list(_sorted_choices(locale or str(get_locale() or "en")))
+
+
+@lru_cache(maxsize=32)
+def _sorted_choices(locale: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(_names(locale).items(), key=lambda pair: pair[1].casefold()))

@@ -14,7 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, load_only
 
 from . import lifecycle
 from .countries import country_name, is_country
@@ -231,8 +231,28 @@ def _sort_column(sort: str) -> ColumnElement[Any]:
 
 
 def table_query(category: Category, table: TableQuery) -> Select:
-    """The category's nominations as the table shows them, filtered and sorted in SQL."""
-    query = select(Nomination).where(_visible_in(category.id))
+    """The category's nominations as the table shows them, filtered and sorted in SQL.
+
+    Only the columns the table prints are loaded (an unloaded one raises rather than costing a
+    statement per row): a nomination has two dozen, with dates and JSON each converted in
+    Python, and building fifty whole ones was a third of the page."""
+    query = (
+        select(Nomination)
+        .where(_visible_in(category.id))
+        .options(
+            load_only(
+                Nomination.reference,
+                Nomination.number,
+                Nomination.state,
+                Nomination.nominee_name,
+                Nomination.nominee_organisation,
+                Nomination.nominee_country,
+                Nomination.language,
+                Nomination.submitted_at,
+                raiseload=True,
+            )
+        )
+    )
     if table.state is not None:
         query = query.where(Nomination.state == table.state)
     if table.text:

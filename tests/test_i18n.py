@@ -20,7 +20,7 @@ import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
-from flask_babel import force_locale, refresh
+from flask_babel import force_locale, format_datetime, refresh
 from flask_login import login_user
 from sqlalchemy import select
 
@@ -481,6 +481,25 @@ MOMENT = datetime(2027, 1, 31, 23, 30, tzinfo=UTC)
 def test_times_are_in_the_readers_zone_and_language(reader, language, timezone, expected):
     reader(language, timezone)
     assert local_datetime(MOMENT) == expected
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_dates_read_as_babel_writes_them(reader, language):
+    """local_datetime keeps Babel's patterns parsed; what it prints is Babel's own
+    format_datetime, for every language and named format, across a change of summer time,
+    and for a naive (UTC) value as SQLite may return one."""
+    reader(language, "America/New_York")
+    moments = [
+        datetime(2027, 3, 14, 6, 59, tzinfo=UTC),  # 01:59 EST, the night clocks go forward
+        datetime(2027, 3, 14, 7, 0, tzinfo=UTC),  # 03:00 EDT
+        datetime(2027, 11, 7, 5, 30, tzinfo=UTC),  # 01:30 EDT, before they go back
+        datetime(2027, 11, 7, 6, 30),  # naive: 01:30 EST
+    ]
+    for moment in moments:
+        for format in ("full", "long", "medium", "short"):
+            expected = format_datetime(moment, format)
+            assert local_datetime(moment, format) == f"{expected} (America/New_York)"
+    assert local_datetime(moments[0], "yyyy-MM-dd HH:mm") == "2027-03-14 01:59 (America/New_York)"
 
 
 def test_arabic_dates_read_in_arabic(reader):
