@@ -214,10 +214,11 @@ def committee_work(reviewer: User) -> list[CommitteeWork]:
 
 
 def assignment_for(reviewer: User, nomination: Nomination) -> Assignment | None:
+    """The reviewer's assignment to the nomination, with its review (whoever asks reads it)."""
     return db.session.execute(
-        select(Assignment).where(
-            Assignment.reviewer_id == reviewer.id, Assignment.nomination_id == nomination.id
-        )
+        select(Assignment)
+        .options(joinedload(Assignment.review))
+        .where(Assignment.reviewer_id == reviewer.id, Assignment.nomination_id == nomination.id)
     ).scalar_one_or_none()
 
 

@@ -65,6 +65,18 @@ def nomination_state_badge(state) -> Markup:
     )
 
 
+def review_state_badge(state: str) -> Markup:
+    """A review's state ("not_started", "draft" or "submitted") as a badge; a function for the
+    same reason as ``nomination_state_badge``: a reviewer's list has a row per assignment."""
+    if state == "submitted":
+        style, label = "success", _("Submitted")
+    elif state == "draft":
+        style, label = "warning", _("Draft")
+    else:
+        style, label = "secondary", _("Not started")
+    return Markup('<span class="badge text-bg-%s state-badge">%s</span>') % (style, label)
+
+
 def bidi(value) -> Markup:
     """Text someone typed (a name, a title, a reference, an email address), isolated with its
     own direction: a Latin name inside an Arabic sentence, or an Arabic one inside English,
@@ -159,6 +171,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(permissions.TEMPLATE_RULES)
     app.jinja_env.globals["state_shown_to_nominator"] = nominations.state_shown_to_nominator
     app.jinja_env.globals["nomination_state_badge"] = nomination_state_badge
+    app.jinja_env.globals["review_state_badge"] = review_state_badge
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["hint"] = question_hint
     app.jinja_env.globals["accept"] = file_accept

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
 from wtforms import HiddenField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -77,7 +78,17 @@ BID_CHOICES = [
 
 def _reviewable(nomination_id: int) -> tuple[Nomination, Any]:
     """The nomination and this reviewer's assignment; 404 to anyone who may not review it."""
-    nomination = db.session.get(Nomination, nomination_id)
+    # The category, its edition and its organisation come with the nomination: every
+    # reviewing page prints them, and each was a statement of its own.
+    nomination = db.session.get(
+        Nomination,
+        nomination_id,
+        options=[
+            joinedload(Nomination.category).options(
+                joinedload(Category.edition), joinedload(Category.organisation)
+            )
+        ],
+    )
     if nomination is None or not permissions.can_review_nomination(current_user, nomination):
         abort(404)
     assignment = reviews.assignment_for(current_user, nomination)
