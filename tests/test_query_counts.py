@@ -385,7 +385,8 @@ def test_outbox_search_by_recipient_and_order(make_browser, edition):
         )
     )
     page = browser.get("/secretariat/outbox/?q=NOMINATOR1@").get_data(as_text=True)
-    assert expected > 0 and f"{expected} email" in page
+    shown = set(re.findall(r'href="/secretariat/outbox/(\d+)"', page))
+    assert expected > 0 and len(shown) == min(expected, 50)
     assert set(re.findall(r"[a-z0-9.]+@example\.org", page)) <= {
         "nominator1@example.org",
         edition.emails["secretariat"],
