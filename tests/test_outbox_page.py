@@ -193,9 +193,7 @@ def test_messages_are_paginated_fifty_to_a_page(sec, secretariat):
     seen = []
     for number, size in [(1, 50), (2, 50), (3, 20)]:
         with counting_statements() as statements:
-            html = sec.get(f"/secretariat/outbox/?state=sent&page={number}").get_data(
-                as_text=True
-            )
+            html = sec.get(f"/secretariat/outbox/?state=sent&page={number}").get_data(as_text=True)
         rows = [int(found) for found in MESSAGE_LINK.findall(html)]
         assert len(rows) == size
         # Not counted: "Page N" with the neighbours that exist.
