@@ -20,6 +20,7 @@ from awards.models import (
 
 from .factories import assign, make_criterion, make_nomination, make_user
 from .test_committee import World, as_, build_world
+from .test_query_counts import counting_statements
 
 TRIGGERED = ("nominations", "assignments", "reviews", "scores")
 
@@ -301,3 +302,27 @@ def test_the_cache_size_comes_from_the_environment(app, monkeypatch):
     monkeypatch.setitem(app.config, "RESULTS_CACHE_SIZE", 8)
     monkeypatch.delitem(app.extensions, "awards.stamped", raising=False)
     assert standings.cache().size == 8 and standings.cache("progress").size == 8
+
+
+def test_the_workload_is_counted_once_for_each_change(world):
+    """Reviews submitted and assigned per reviewer (the committee and assignments pages): from
+    the cache while nothing changes, counted again when a review or a nomination does."""
+    rita, rolf = world.people["reviewer"].id, world.people["reviewer2"].id
+
+    def workload():
+        db.session.expire_all()
+        return dict(standings.workload(db.session.get(Category, world.category.id)))
+
+    assert workload() == {rita: (3, 3), rolf: (2, 2)}
+    with counting_statements() as statements:
+        assert workload() == {rita: (3, 3), rolf: (2, 2)}
+    assert not [sql for sql in statements if "count(" in sql.lower()]
+    _reopen_review(world)  # Rita's review of the first nomination goes back to draft
+    db.session.commit()
+    assert workload() == {rita: (2, 3), rolf: (2, 2)}
+    _withdraw(world)  # the third nomination, Rita's, is no longer to be reviewed
+    db.session.commit()
+    assert workload() == {rita: (1, 2), rolf: (2, 2)}
+    _assign(world)  # a newcomer on the withdrawn one counts nowhere
+    db.session.commit()
+    assert workload() == {rita: (1, 2), rolf: (2, 2)}

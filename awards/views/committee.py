@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Mapping
 from dataclasses import replace
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -81,51 +81,33 @@ class ReviewSettingsForm(Form):
 # --- Committee -----------------------------------------------------------------------------
 
 
-def _workload(
-    category: Category, reviewer_ids: Collection[int] | None = None
-) -> dict[int, tuple[int, int]]:
-    """Reviewer id -> (reviews submitted, reviews assigned) in the category, counted in SQL;
-    for ``reviewer_ids`` only (one page of the committee) when given."""
-    query = (
-        select(
-            Assignment.reviewer_id,
-            func.count(Review.id).filter(Review.state == ReviewState.SUBMITTED),
-            func.count(Assignment.id),
-        )
-        .join(Nomination, Nomination.id == Assignment.nomination_id)
-        .outerjoin(Review, Review.assignment_id == Assignment.id)
-        .where(
-            Nomination.category_id == category.id,
-            Nomination.state.in_(assigning.ASSIGNABLE_STATES),
-        )
-        .group_by(Assignment.reviewer_id)
-    )
-    if reviewer_ids is not None:
-        query = query.where(Assignment.reviewer_id.in_(reviewer_ids))
-    return {reviewer_id: (done, total) for reviewer_id, done, total in db.session.execute(query)}
+COMMITTEE_SEATS = (Role.REVIEWER, Role.CHAIR)
 
 
 def _seats_query(category: Category, search: str = ""):
     """The committee's seats by member name; ``search`` keeps names or emails containing it."""
-    query = (
+    return (
         select(RoleGrant)
         .join(User, User.id == RoleGrant.user_id)
-        .where(
-            RoleGrant.category_id == category.id,
-            RoleGrant.role.in_([Role.REVIEWER, Role.CHAIR]),
-        )
+        .where(*_seat_filter(category, search))
         .order_by(User.name, User.id)
         .options(db.joinedload(RoleGrant.user))
     )
+
+
+def _seat_filter(category: Category, search: str) -> list:
+    """The conditions on role grants joined to their users of the committee's seats whose
+    member's name or email contains ``search`` (all of them without one)."""
+    conditions = [RoleGrant.category_id == category.id, RoleGrant.role.in_(COMMITTEE_SEATS)]
     if search:
         needle = search.lower()
-        query = query.where(
+        conditions.append(
             or_(
                 User.email.contains(needle, autoescape=True),
                 func.lower(User.name).contains(needle, autoescape=True),
             )
         )
-    return query
+    return conditions
 
 
 def _render_committee(category: Category, form: ReviewSettingsForm):
@@ -143,7 +125,7 @@ def _render_committee(category: Category, form: ReviewSettingsForm):
         page=page,
         search_form=search_form,
         search=search,
-        workload=_workload(category, [seat.user_id for seat in seats]),
+        workload=standings.workload(category),
         form=form,
         confirm_form=ConfirmForm(),
     )
@@ -284,7 +266,8 @@ def assignments(category_id: int):
     assigned, conflicted = _assignment_rows(nominations)
     search_form = UserSearchForm(request.args)
     who = search_form.q.data.strip() if search_form.validate() and search_form.q.data else ""
-    members, member_count = _member_choices(category, who)
+    workload = standings.workload(category)
+    members, member_count = _member_choices(category, who, workload)
     names = _names(
         {rid for rows in assigned.values() for rid, _state in rows}
         | {rid for rids in conflicted.values() for rid in rids}
@@ -302,35 +285,25 @@ def assignments(category_id: int):
         search_form=search_form,
         who=who,
         names=names,
-        workload=_workload(category, list(members)),
+        workload=workload,
         form=ConfirmForm(),
     )
 
 
-def _member_choices(category: Category, search: str) -> tuple[dict[int, RoleGrant], int]:
-    """The committee members to offer as reviewers: those the search finds (all of them
-    without one), the least loaded first, at most MEMBER_CHOICES; and how many there are."""
-    matching = _seats_query(category, search)
-    count = db.session.execute(
-        select(func.count()).select_from(matching.order_by(None).subquery())
-    ).scalar_one()
-    load = (
-        select(Assignment.reviewer_id, func.count(Assignment.id).label("assigned"))
-        .join(Nomination, Nomination.id == Assignment.nomination_id)
-        .where(
-            Nomination.category_id == category.id,
-            Nomination.state.in_(assigning.ASSIGNABLE_STATES),
-        )
-        .group_by(Assignment.reviewer_id)
-        .subquery()
-    )
-    seats = db.session.execute(
-        matching.order_by(None)
-        .outerjoin(load, load.c.reviewer_id == RoleGrant.user_id)
-        .order_by(func.coalesce(load.c.assigned, 0), User.name, User.id)
-        .limit(MEMBER_CHOICES)
-    ).scalars()
-    return {seat.user_id: seat for seat in seats}, count
+def _member_choices(
+    category: Category, search: str, load: Mapping[int, tuple[int, int]]
+) -> tuple[dict[int, str], int]:
+    """The committee members to offer as reviewers, id -> name: those the search finds (all
+    of them without one), the least loaded first, at most MEMBER_CHOICES; and how many there
+    are. Sorted here by the cached workload: a committee has hundreds of members at most,
+    while its load is counted from every assignment of the category."""
+    members = db.session.execute(
+        select(RoleGrant.user_id, User.name)
+        .join(User, User.id == RoleGrant.user_id)
+        .where(*_seat_filter(category, search))
+    ).all()
+    members.sort(key=lambda m: (load.get(m.user_id, (0, 0))[1], m.name.casefold(), m.user_id))
+    return dict(members[:MEMBER_CHOICES]), len(members)
 
 
 def _ids(name: str) -> list[int]:
