@@ -172,12 +172,12 @@ def bids(category_id: int):
     category = _committee_category(category_id)
     form = BidsForm()
     pager = Pager(reviews.count_biddable(current_user, category), page_number(), BIDS_PER_PAGE)
-    rows = reviews.biddable_nominations(
-        current_user, category, offset=pager.offset, limit=BIDS_PER_PAGE
-    )
     problems: dict[int, str] = {}
     if request.method == "POST" and form.validate_on_submit():
         changed = 0
+        rows = reviews.biddable_nominations(
+            current_user, category, offset=pager.offset, limit=BIDS_PER_PAGE
+        )
         for nomination, level in rows:
             if f"bid-{nomination.id}" not in request.form:
                 continue  # not on the page that was sent
