@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import current_app
@@ -51,6 +51,20 @@ class Standing:
     nominations: Sequence[Any]
     # None while the category has no criteria: nothing can be totalled.
     results: scoring.CategoryResults | None
+    # What pages derive from the standing, made once (``kept``): a standing never changes.
+    derived: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def kept(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """What ``make()`` derives from this standing alone, made on first use. Two requests
+        may both make it; either result is the same."""
+        value = self.derived.get(key)
+        if value is None:
+            value = self.derived[key] = make()
+        return value
+
+    def by_id(self) -> dict[int, Any]:
+        """The nominations' rows by id."""
+        return self.kept("by_id", lambda: {n.id: n for n in self.nominations})
 
     def seen_by(self, hidden: Collection[int]) -> tuple[scoring.CategoryResults | None, list[Any]]:
         """The results and nominations without those the viewer is conflicted with.

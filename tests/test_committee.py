@@ -358,6 +358,9 @@ def test_scoring_by_reviewer_page_by_page(make_browser, world, monkeypatch):
 
 def test_conflicted_chair_does_not_see_that_nomination(make_browser, world):
     hidden = world.nominations[1]
+    # The other chair first: the chart kept for those without a conflict must not be shown.
+    html = as_(make_browser, world, "chair").get(world.url("results")).get_data(as_text=True)
+    assert hidden.reference in html.split("<svg")[1]  # its bar in the chart
     chair = as_(make_browser, world, "conflicted_chair")
     html = chair.get(world.url("results")).get_data(as_text=True)
     assert hidden.reference not in html

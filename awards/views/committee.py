@@ -481,10 +481,13 @@ def results(category_id: int):
     by = request.args.get("by", scoring.Aggregate.MEAN.value)
     if by not in {a.value for a in scoring.Aggregate}:
         by = scoring.Aggregate.MEAN.value
-    computed, nominations, hidden = _compute(category)
+    hidden = _hidden_nominations(category)
+    standing = standings.standing(category)
+    computed, _nominations = standing.seen_by(hidden)
+    by_id = standing.by_id()  # the rows shown are among the visible ones
     context = {
         "category": category,
-        "nominations": {n.id: n for n in nominations},
+        "nominations": by_id,
         "by": by,
         "aggregate_labels": AGGREGATE_LABELS,
         "hidden_count": len(hidden),
@@ -492,26 +495,30 @@ def results(category_id: int):
         "show_nominee": _nominee_shown(category),
     }
     if computed is not None:
-        references = {n.id: n.reference for n in nominations}
         ranking = computed.ranking(by)
         page = ListPage(ranking, page_number(), RANKING_PER_PAGE)
         # The names of the reviewers of this page's rows, in one query.
         shown = (computed.nominations[entry.nomination_id] for entry in page.items)
         reviewer_names = _names({rid for result in shown for rid in result.totals})
         # The chart draws the top of the ranking: the first rows keep their ranks.
-        top = {entry.nomination_id for entry in ranking[:RANKING_PER_PAGE]}
-        charted = replace(
-            computed, nominations={n: r for n, r in computed.nominations.items() if n in top}
-        )
+        top = ranking[:RANKING_PER_PAGE]
+
+        def chart() -> Markup:
+            charted = replace(
+                computed,
+                nominations={e.nomination_id: computed.nominations[e.nomination_id] for e in top},
+            )
+            references = {e.nomination_id: by_id[e.nomination_id].reference for e in top}
+            # Plain SVG built by results.py with every text escaped: markup, not script.
+            return Markup(scoring.svg_ranking(charted, by=by, nominee_names=references))  # noqa: S704
+
         context.update(
             results=computed,
             ranking=page,
             charted=len(top),
             reviewer_names=reviewer_names,
-            # Plain SVG built by results.py with every text escaped: markup, not script.
-            ranking_svg=Markup(  # noqa: S704
-                scoring.svg_ranking(charted, by=by, nominee_names=references)
-            ),
+            # The same for everyone who has no conflict in the category: kept with the standing.
+            ranking_svg=chart() if hidden else standing.kept(("chart", by), chart),
         )
     return render_template("committee/results.html", **context)
 
