@@ -451,10 +451,12 @@ def _submitted_reviews(category: Category, hidden: set[int]):
 
 
 def _compute(category: Category):
-    """The category's results and nominations as the viewer may see them, and those hidden."""
+    """The category's standing (what is kept of it), its results and nominations as the viewer
+    may see them, and those hidden."""
     hidden = _hidden_nominations(category)
-    results, nominations = standings.standing(category).seen_by(hidden)
-    return results, nominations, hidden
+    standing = standings.standing(category)
+    results, nominations = standing.seen_by(hidden)
+    return standing, results, nominations, hidden
 
 
 def _visible_only(results: scoring.CategoryResults, hidden: set[int]) -> scoring.CategoryResults:
@@ -481,9 +483,7 @@ def results(category_id: int):
     by = request.args.get("by", scoring.Aggregate.MEAN.value)
     if by not in {a.value for a in scoring.Aggregate}:
         by = scoring.Aggregate.MEAN.value
-    hidden = _hidden_nominations(category)
-    standing = standings.standing(category)
-    computed, _nominations = standing.seen_by(hidden)
+    standing, computed, _nominations, hidden = _compute(category)
     by_id = standing.by_id()  # the rows shown are among the visible ones
     context = {
         "category": category,
@@ -529,7 +529,7 @@ def reviewer_scores(category_id: int):
     """How each reviewer scores, a page of reviewers at a time: with a committee of a hundred,
     one chart of every review would be most of the results page's weight."""
     category = _results_category(category_id)
-    computed, nominations, hidden = _compute(category)
+    _standing, computed, nominations, hidden = _compute(category)
     context = {"category": category, "hidden_count": len(hidden), "profiles": None}
     if computed is not None:
         visible = _visible_only(computed, hidden)

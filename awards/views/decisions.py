@@ -86,7 +86,7 @@ def category(category_id: int):
     by = request.args.get("by", scoring.Aggregate.MEAN.value)
     if by not in {a.value for a in scoring.Aggregate}:
         by = scoring.Aggregate.MEAN.value
-    computed, nominations, hidden = _compute(category)
+    standing, computed, nominations, hidden = _compute(category)
     if computed is not None:
         ranking = computed.ranking(by)
     else:
@@ -102,7 +102,7 @@ def category(category_id: int):
         aggregate_labels=AGGREGATE_LABELS,
         results=computed,
         ranking=ListPage(ranking, page_number(), RANKING_PER_PAGE),
-        nominations={n.id: n for n in nominations},
+        nominations=standing.by_id(),  # the rows shown are among the visible ones
         proposals=visible,
         proposed={d.nomination_id: d for d in visible},
         hidden_proposals=len(proposals) - len(visible),
