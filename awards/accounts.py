@@ -12,6 +12,7 @@ from datetime import timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from . import audit, tokens
 from .extensions import db
@@ -77,7 +78,9 @@ def load_user(session_id: str) -> User | None:
     user_id, _, nonce = session_id.partition(":")
     if not user_id.isdigit() or not nonce:
         return None
-    user = db.session.get(User, int(user_id))
+    # The grants come in the same statement: nearly every signed-in page checks them, and a
+    # round trip costs more than the few joined rows (a person has a handful of roles).
+    user = db.session.get(User, int(user_id), options=[joinedload(User.grants)])
     if user is None or user.session_nonce != nonce or not user.is_active:
         return None
     return user
