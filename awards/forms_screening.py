@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -43,7 +45,7 @@ class NominationFilterForm(Form):
     language = SelectField(_l("Language"), validate_choice=False)
     duplicates = BooleanField(_l("Possible duplicates only"))
 
-    def set_choices(self, countries: list[str]) -> None:
+    def set_choices(self, countries: Sequence[str]) -> None:
         self.state.choices = options(
             [("", _l("Any state")), *((s.value, STATE_LABELS[s.value]) for s in VISIBLE_STATES)]
         )

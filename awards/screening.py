@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
-from . import lifecycle
+from . import lifecycle, standings
 from .countries import country_name, is_country
 from .extensions import db
 from .i18n import LANGUAGES
@@ -263,15 +263,51 @@ def table_query(category: Category, table: TableQuery) -> Select:
     )
 
 
-def countries_in(category: Category) -> list[str]:
-    """The nominee countries present among the category's visible nominations."""
-    return list(
-        db.session.execute(
-            select(Nomination.nominee_country)
-            .where(_visible_in(category.id), Nomination.nominee_country.is_not(None))
-            .distinct()
-        ).scalars()
+@dataclass(frozen=True)
+class TableFacets:
+    """What the table tells of the whole category: its visible nominations by state, and the
+    nominee countries among them (the country filter's choices)."""
+
+    states: Mapping[NominationState, int]
+    countries: tuple[str, ...]
+
+    def total(self, table: TableQuery) -> int | None:
+        """How many rows the table has for these choices, when these counts tell it."""
+        if table.text or table.country or table.language or table.duplicates_only:
+            return None
+        if table.state is not None:
+            return self.states.get(table.state, 0)
+        return sum(self.states.values())
+
+
+def table_facets(category: Category) -> TableFacets:
+    """The category's facets, kept under its results stamp: the triggers replace it when a
+    nomination's state or nominee country changes, and whether one is visible changes only
+    with its state (submitting sets ``submitted_at`` as it leaves the draft)."""
+    return standings.per_category("table", [category], _facets)[category.id]
+
+
+def _facets(category_ids: list[int]) -> dict[int, TableFacets]:
+    visible = and_(
+        Nomination.category_id.in_(category_ids),
+        Nomination.state.in_(VISIBLE_STATES),
+        Nomination.submitted_at.is_not(None),
     )
+    states: dict[int, dict[NominationState, int]] = {cid: {} for cid in category_ids}
+    for category_id, state, count in db.session.execute(
+        select(Nomination.category_id, Nomination.state, func.count())
+        .where(visible)
+        .group_by(Nomination.category_id, Nomination.state)
+    ):
+        states[category_id][state] = count
+    countries: dict[int, list[str]] = {cid: [] for cid in category_ids}
+    for category_id, country in db.session.execute(
+        select(Nomination.category_id, Nomination.nominee_country)
+        .where(visible, Nomination.nominee_country.is_not(None))
+        .distinct()
+    ):
+        countries[category_id].append(country)
+    return {cid: TableFacets(states[cid], tuple(sorted(countries[cid]))) for cid in category_ids}
 
 
 def visible_nomination(category: Category, nomination_id: int) -> Nomination | None:

@@ -6,12 +6,13 @@ change far less often than the ranking is read, so the aggregate is kept in memo
 
 It is keyed by the category's ``results_stamp``, which triggers in the database replace with
 a new random value whenever a nomination, assignment, review or score of the category is
-inserted, deleted or changed in a way that matters (migration 0007), in the same transaction
-as the change. Any write path (a form, a command, a bulk statement, another server) changes
-the stamp, so a cached aggregate is never served for contents it was not computed from. The
-stamp is random, not a counter, so that neither a rolled-back change nor a restored backup can
-give one stamp to two different contents. The rubric and ``reviewers_per_nomination`` live on
-rows the triggers do not watch; they are part of the key instead.
+inserted, deleted or changed in a way that matters (migrations 0007 and 0008), in the same
+transaction as the change. Any write path (a form, a command, a bulk statement, another
+server) changes the stamp, so a cached aggregate is never served for contents it was not
+computed from. The stamp is random, not a counter, so that neither a rolled-back change nor a
+restored backup can give one stamp to two different contents. The rubric and
+``reviewers_per_nomination`` live on rows the triggers do not watch; they are part of the key
+instead.
 
 Each application process keeps its own bounded cache (least recently used go first); with
 several servers, each computes a category once for each change.

@@ -292,6 +292,42 @@ def test_unknown_table_values_are_ignored(table_rows):
     assert listed(table_rows, **junk) == ["Bravo", "alpha", "Charlie", "Delta"]
 
 
+@pytest.mark.parametrize(
+    ("args", "total"),
+    [
+        ({}, 4),
+        ({"state": "eligible"}, 1),
+        ({"state": "withdrawn"}, 1),  # the one never submitted is not shown
+        ({"state": "shortlisted"}, 0),
+        ({"state": "submitted", "country": "KE"}, None),
+        ({"q": "alpha"}, None),
+        ({"language": "fr"}, None),
+        ({"duplicates": "1"}, None),
+    ],
+)
+def test_kept_facets_count_the_table_unless_it_is_filtered(table_rows, args, total):
+    table = screening.TableQuery.from_args(args)
+    assert screening.table_facets(table_rows).total(table) == total
+    if total is not None:
+        assert total == len(listed(table_rows, **args))
+
+
+def test_kept_facets_change_with_a_country_or_a_state(table_rows):
+    facets = screening.table_facets(table_rows)
+    assert facets.countries == ("FR", "KE")  # not the draft's, the other category's, or None
+    assert facets is screening.table_facets(table_rows)  # kept while nothing changes
+    bravo = db.session.execute(
+        select(Nomination).where(Nomination.nominee_name == "Bravo")
+    ).scalar_one()
+    bravo.nominee_country = "BR"
+    db.session.commit()
+    assert screening.table_facets(table_rows).countries == ("BR", "FR", "KE")
+    bravo.state = NominationState.ELIGIBLE
+    db.session.commit()
+    states = screening.table_facets(table_rows).states
+    assert states[NominationState.ELIGIBLE] == 2 and NominationState.SUBMITTED not in states
+
+
 def test_duplicates_only_filter(call):
     nominate(call.category, "Green Bytes")
     nominate(call.category, "Solo")
@@ -425,8 +461,29 @@ def test_table_pages_by_fifty(browser, call):
     last = browser.get(call.url("?page=3&sort=reference&dir=asc")).get_data(as_text=True)
     assert "Nominee 101" in last and "Nominee 120" in last and "Nominee 100" not in last
     assert "Page 3 of 3" in last
-    beyond = browser.get(call.url("?page=99"))
-    assert beyond.status_code == 200
+    beyond = browser.get(call.url("?page=99")).get_data(as_text=True)
+    assert "Page 3 of 3" in beyond and "Nominee 120" in beyond  # past the end: the last page
+    # A filter counts in SQL; the kept counts answer only for the whole table or a state.
+    filtered = browser.get(call.url("?q=Nominee+11")).get_data(as_text=True)
+    assert "10 nominations" in filtered and "Nominee 119" in filtered  # 110 to 119
+
+
+def test_table_page_follows_edits_to_the_kept_counts_and_countries(browser, call):
+    kenyan = nominate(call.category, "Green Bytes", nominee_country="KE")
+    db.session.commit()
+    login(browser, call.admin)
+    page = browser.get(call.url()).get_data(as_text=True)
+    assert "1 nomination<" in page and "Kenya" in page and "Brazil" not in page
+    # Edited before the deadline: neither the state nor anything the ranking shows changes.
+    kenyan.nominee_country = "BR"
+    nominate(call.category, "Solo", nominee_country="KE")
+    db.session.commit()
+    page = browser.get(call.url()).get_data(as_text=True)
+    assert "2 nominations" in page and "Brazil" in page and "Kenya" in page
+    kenyan.state = NominationState.ELIGIBLE
+    db.session.commit()
+    eligible = browser.get(call.url("?state=eligible")).get_data(as_text=True)
+    assert "1 nomination<" in eligible and "Green Bytes" in eligible and "Solo" not in eligible
 
 
 # --- The nomination page and the decision --------------------------------------------------

@@ -61,6 +61,11 @@ def _rename(world):
     world.nominations[2].nominee_name = "Repair Café International"
 
 
+def _move_nominee(world):
+    # The nominations table keeps its country filter under the stamp (migration 0008).
+    world.nominations[2].nominee_country = "BR"
+
+
 def _delete_nomination(world):
     db.session.delete(world.nominations[2])
 
@@ -124,6 +129,7 @@ CHANGES = [
     _new_nomination,
     _withdraw,
     _rename,
+    _move_nominee,
     _delete_nomination,
     _assign,
     _unassign,

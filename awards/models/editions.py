@@ -93,9 +93,10 @@ class Category(db.Model):
     )
     # Next reference number; incremented under a row lock when a nomination is created.
     next_nomination_number: Mapped[int] = mapped_column(default=1)
-    # Replaced with a random value by database triggers (migration 0007) whenever a
+    # Replaced with a random value by database triggers (migrations 0007 and 0008) whenever a
     # nomination, assignment, review or score of the category is written: what the cached
-    # results of the category (awards.standings) are keyed by. The application never sets it.
+    # results and counts of the category (awards.standings) are keyed by. The application
+    # never sets it.
     results_stamp: Mapped[str] = mapped_column(sa.String(32), server_default="")
     # When the chair sent the proposed winners to the Secretariat; cleared when returned.
     proposal_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

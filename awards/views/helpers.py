@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from flask import Request, Response, abort, request
 from flask_login import current_user, login_required
+from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 from werkzeug.utils import cached_property
@@ -123,6 +124,18 @@ class Pager:
         self.prev_num = self.page - 1 if self.has_prev else None
         self.next_num = self.page + 1 if self.has_next else None
         self.items: list = []
+
+
+class CountedPage(Pager):
+    """One page of a query's rows, of ``total`` when it is known (kept elsewhere), counted in
+    SQL otherwise. A page past the end shows the last one."""
+
+    def __init__(self, query, page: int, per_page: int, total: int | None = None) -> None:
+        if total is None:
+            counted = select(func.count()).select_from(query.order_by(None).subquery())
+            total = db.session.execute(counted).scalar_one()
+        super().__init__(total, page, per_page)
+        self.items = list(db.session.execute(query.limit(per_page).offset(self.offset)).scalars())
 
 
 class OpenPage:

@@ -21,7 +21,14 @@ from ..errors import keeps_input_on_csrf_failure
 from ..extensions import db
 from ..forms_screening import STATE_LABELS, NominationFilterForm, ScreeningForm
 from ..models import Category, Nomination, utcnow
-from .helpers import XLSX_TYPE, download_response, managed_category, page_number, require
+from .helpers import (
+    XLSX_TYPE,
+    CountedPage,
+    download_response,
+    managed_category,
+    page_number,
+    require,
+)
 
 bp = Blueprint("screening", __name__, url_prefix="/manage/categories")
 
@@ -41,12 +48,10 @@ def nominations_table(category_id: int):
     category = managed_category(category_id)
     table = screening.TableQuery.from_args(request.args)
     form = NominationFilterForm(request.args)
-    form.set_choices(screening.countries_in(category))
-    page = db.paginate(
-        screening.table_query(category, table),
-        page=page_number(),
-        per_page=PER_PAGE,
-        error_out=False,
+    facets = screening.table_facets(category)
+    form.set_choices(facets.countries)
+    page = CountedPage(
+        screening.table_query(category, table), page_number(), PER_PAGE, facets.total(table)
     )
     return render_template(
         "screening/nominations.html",
