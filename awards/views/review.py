@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from sqlalchemy.orm import joinedload
 from wtforms import HiddenField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -71,6 +72,25 @@ BID_CHOICES = [
     (BidLevel.WILLING.value, _l("Willing")),
     (BidLevel.NOT_WILLING.value, _l("Not willing")),
 ]
+
+
+def bid_inputs(nomination_id: int, current: str, choices: list[tuple[str, str]]) -> Markup:
+    """The radio buttons of one row of the bids page. A function, not a loop in the template:
+    fifty rows of four choices took a third of the page's time as template code. The keys
+    are the bid levels' own values and the id a number; the labels are escaped."""
+    parts = []
+    for key, label in choices:
+        suffix = key or "none"
+        checked = " checked" if key == current else ""
+        parts.append(
+            '<div class="form-check form-check-inline">'
+            f'<input class="form-check-input" type="radio" name="bid-{nomination_id}"'
+            f' id="bid-{nomination_id}-{suffix}" value="{key}"{checked}>'
+            f'<label class="form-check-label" for="bid-{nomination_id}-{suffix}">'
+            f"{escape(label)}</label></div>"
+        )
+    # Safe: the label is escaped, the rest are numbers and the bid levels' own values.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704
 
 
 # --- Lookups -------------------------------------------------------------------------------
@@ -210,6 +230,7 @@ def bids(category_id: int):
             problems=problems,
             # Translated once: lazy labels would be looked up again in every row.
             bid_choices=[(key, str(label)) for key, label in BID_CHOICES],
+            bid_inputs=bid_inputs,
             closed=reviews.reviews_closed(category),
         ),
         400 if problems else 200,
