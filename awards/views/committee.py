@@ -33,6 +33,7 @@ from ..models import (
     User,
 )
 from .helpers import (
+    CATEGORY_PAGE_LOADS,
     XLSX_TYPE,
     ListPage,
     download_response,
@@ -418,7 +419,7 @@ def approve(category_id: int):
 
 
 def _results_category(category_id: int) -> Category:
-    category = get_or_404(Category, category_id)
+    category = get_or_404(Category, category_id, *CATEGORY_PAGE_LOADS)
     require(permissions.can_see_scores(current_user, category))
     return category
 

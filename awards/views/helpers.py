@@ -9,11 +9,17 @@ from typing import Any, TypeVar
 from flask import Request, Response, abort, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 from werkzeug.utils import cached_property
 
 from ..extensions import db
+from ..models import Category
+
+# What every page of a category reads: its organisation (whose administrators may manage
+# it) and its edition (dates, navigation), in the statement that finds the category.
+CATEGORY_PAGE_LOADS = (joinedload(Category.organisation), joinedload(Category.edition))
 
 T = TypeVar("T")
 
@@ -68,8 +74,8 @@ class CleanArgsRequest(Request):
         )
 
 
-def get_or_404(model: type[T], object_id: int) -> T:
-    obj = db.session.get(model, object_id)
+def get_or_404(model: type[T], object_id: int, *options: Any) -> T:
+    obj = db.session.get(model, object_id, options=options)
     if obj is None:
         abort(404)
     return obj
@@ -84,9 +90,8 @@ def require(allowed: bool, *, hide: bool = False) -> None:
 def managed_category(category_id: int):
     """The category if the signed-in person may manage it: 404 if missing, 403 otherwise."""
     from .. import permissions
-    from ..models import Category
 
-    category = get_or_404(Category, category_id)
+    category = get_or_404(Category, category_id, *CATEGORY_PAGE_LOADS)
     require(permissions.can_manage_category(current_user, category))
     return category
 

@@ -23,7 +23,7 @@ from ..extensions import db
 from ..forms import Form
 from ..i18n import LANGUAGES
 from ..models import Attachment, BidLevel, Category, Nomination
-from .helpers import Pager, get_or_404, page_number, require
+from .helpers import CATEGORY_PAGE_LOADS, Pager, get_or_404, page_number, require
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -129,7 +129,7 @@ def _committee_nomination(nomination_id: int) -> Nomination:
 
 
 def _committee_category(category_id: int) -> Category:
-    category = get_or_404(Category, category_id)
+    category = get_or_404(Category, category_id, *CATEGORY_PAGE_LOADS)
     require(permissions.committee_role(current_user, category) is not None, hide=True)
     return category
 
