@@ -170,13 +170,22 @@ def is_nominator(user: Any, nomination: Nomination) -> bool:
     return _signed_in(user) and nomination.nominator_id == user.id
 
 
-def can_review_nomination(user: Any, nomination: Nomination) -> bool:
-    """Score it: assigned, on the committee, and not conflicted."""
+def can_review_nomination(
+    user: Any, nomination: Nomination, assignment: Assignment | None = None
+) -> bool:
+    """Score it: assigned, on the committee, and not conflicted. A caller that has read the
+    person's assignment to it already gives it, and saves the lookup."""
+    if assignment is not None:
+        assigned = (
+            _signed_in(user)
+            and assignment.reviewer_id == user.id
+            and assignment.nomination_id == nomination.id
+        )
     return (
         committee_role(user, nomination.category) is not None
         and nomination.state is not NominationState.DRAFT
         and nomination.state is not NominationState.WITHDRAWN
-        and is_assigned(user, nomination)
+        and (assigned if assignment is not None else is_assigned(user, nomination))
         and not is_conflicted(user, nomination)
     )
 

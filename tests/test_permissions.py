@@ -13,7 +13,7 @@ import pytest
 from flask_login import AnonymousUserMixin
 from sqlalchemy.orm import Session
 
-from awards import nominations, permissions
+from awards import nominations, permissions, reviews
 from awards.extensions import db
 from awards.models import (
     Attachment,
@@ -442,6 +442,19 @@ def test_nominator_does_not_see_someone_elses_nomination(world):
 def test_can_review_submitted_nomination(world, person, expected):
     """Only an assigned, unconflicted member of this category's committee reviews."""
     assert permissions.can_review_nomination(world.people[person], world.nomination) is expected
+
+
+@pytest.mark.parametrize(("person", "expected"), expect({"reviewer"}))
+def test_an_assignment_read_already_gives_the_same_answer(world, person, expected):
+    """The scoring page reads the assignment first and hands it over: one's own assignment
+    gives the same answer as the lookup, and another person's never stands for one's own."""
+    someone = world.people[person]
+    own = None if person == "anonymous" else reviews.assignment_for(someone, world.nomination)
+    if own is not None:
+        assert permissions.can_review_nomination(someone, world.nomination, own) is expected
+    theirs = reviews.assignment_for(world.reviewer, world.nomination)
+    allowed = permissions.can_review_nomination(someone, world.nomination, theirs)
+    assert allowed is (person == "reviewer")
 
 
 @pytest.mark.parametrize("state", ALL_STATES, ids=str)

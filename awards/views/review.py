@@ -109,10 +109,12 @@ def _reviewable(nomination_id: int) -> tuple[Nomination, Any]:
             )
         ],
     )
-    if nomination is None or not permissions.can_review_nomination(current_user, nomination):
+    if nomination is None:
         abort(404)
     assignment = reviews.assignment_for(current_user, nomination)
-    if assignment is None:
+    if assignment is None or not permissions.can_review_nomination(
+        current_user, nomination, assignment
+    ):
         abort(404)
     return nomination, assignment
 
