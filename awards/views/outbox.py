@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
@@ -26,6 +28,29 @@ STATES = [state.value for state in OutboxState]
 # and PostgreSQL counts them by reading them all (3.4 ms for 9,400 sent emails), so neither
 # they nor the whole list (an OpenPage) are counted.
 COUNTED = (OutboxState.QUEUED, OutboxState.SENDING, OutboxState.FAILED)
+
+# An email's state in the outbox: its words and its badge's colour.
+_OUTBOX_STATES = {
+    "queued": (_l("Queued"), "secondary"),
+    "sending": (_l("Being sent"), "info"),
+    "sent": (_l("Sent"), "success"),
+    "failed": (_l("Failed"), "danger"),
+    "cancelled": (_l("Cancelled"), "dark"),
+}
+
+
+@bp.app_template_global()
+def outbox_state_label(state) -> str:
+    """An outbox state ("queued", or the enum member) in the reader's language."""
+    return str(_OUTBOX_STATES[getattr(state, "value", state)][0])
+
+
+@bp.app_template_global()
+def outbox_state_badge(state) -> Markup:
+    """An outbox state as a badge. A function, not a macro: the list shows fifty emails, and
+    the macro translated all five labels for each of them."""
+    label, style = _OUTBOX_STATES[getattr(state, "value", state)]
+    return Markup('<span class="badge text-bg-%s">%s</span>') % (style, str(label))
 
 
 @bp.get("/")
