@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from awards import assigning, conflicts, outbox
 from awards.extensions import db
@@ -23,6 +23,7 @@ from awards.models import (
     Review,
     ReviewState,
     Role,
+    RoleGrant,
     User,
     utcnow,
 )
@@ -534,3 +535,20 @@ def test_the_page_offers_the_least_loaded_members_and_finds_the_others(browser, 
     assert ids == [] and "No committee member matches." in html
     ids, html = offered(f"{c.url}?q={'x' * 300}")
     assert "is-invalid" in html and ids == [c.reviewers[2].id, c.reviewers[3].id]
+
+
+def test_the_page_names_every_assigned_reviewer_even_one_off_the_committee(browser):
+    c = setup_committee(reviewer_count=3)
+    assign(c.reviewers[0], c.nominations[0])
+    assign(c.reviewers[1], c.nominations[0])
+    # Reviewer 1 leaves the committee: the assignment stays, and so does the name on the page.
+    db.session.execute(delete(RoleGrant).where(RoleGrant.user_id == c.reviewers[1].id))
+    db.session.commit()
+    login(browser, c.admin)
+    # The names come from the committee's rows where they can, read apart otherwise: without
+    # a search, and with one that finds neither of the two.
+    for url in (c.url, f"{c.url}?q=Reviewer+2"):
+        html = browser.get(url).get_data(as_text=True)
+        row = html[html.index("Nominee 0") :]
+        row = row[: row.index("</tr>")]
+        assert "Reviewer 0" in row and "Reviewer 1" in row

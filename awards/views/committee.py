@@ -239,10 +239,16 @@ def _assignment_rows(nominations: list[Nomination]):
     return assigned, conflicted
 
 
-def _names(ids) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(set(ids)))).all())
+def _names(ids, known: Mapping[int, str] | None = None) -> dict[int, str]:
+    """The names of these people: from ``known`` (names read already) where it has them."""
+    known = known or {}
+    names = {person_id: known[person_id] for person_id in ids if person_id in known}
+    missing = set(ids) - names.keys()
+    if missing:
+        names.update(
+            db.session.execute(select(User.id, User.name).where(User.id.in_(missing))).all()
+        )
+    return names
 
 
 def _people(ids) -> dict[int, User]:
@@ -268,10 +274,11 @@ def assignments(category_id: int):
     search_form = UserSearchForm(request.args)
     who = search_form.q.data.strip() if search_form.validate() and search_form.q.data else ""
     workload = standings.workload(category)
-    members, member_count = _member_choices(category, who, workload)
+    members, member_count, committee_names = _member_choices(category, who, workload)
     names = _names(
         {rid for rows in assigned.values() for rid, _state in rows}
-        | {rid for rids in conflicted.values() for rid in rids}
+        | {rid for rids in conflicted.values() for rid in rids},
+        known=committee_names,
     )
     return render_template(
         "committee/assignments.html",
@@ -293,18 +300,19 @@ def assignments(category_id: int):
 
 def _member_choices(
     category: Category, search: str, load: Mapping[int, tuple[int, int]]
-) -> tuple[dict[int, str], int]:
+) -> tuple[dict[int, str], int, dict[int, str]]:
     """The committee members to offer as reviewers, id -> name: those the search finds (all
-    of them without one), the least loaded first, at most MEMBER_CHOICES; and how many there
-    are. Sorted here by the cached workload: a committee has hundreds of members at most,
-    while its load is counted from every assignment of the category."""
+    of them without one), the least loaded first, at most MEMBER_CHOICES; how many there
+    are; and the names of all of them (the reviewers shown are nearly always among them).
+    Sorted here by the cached workload: a committee has hundreds of members at most, while
+    its load is counted from every assignment of the category."""
     members = db.session.execute(
         select(RoleGrant.user_id, User.name)
         .join(User, User.id == RoleGrant.user_id)
         .where(*_seat_filter(category, search))
     ).all()
     members.sort(key=lambda m: (load.get(m.user_id, (0, 0))[1], m.name.casefold(), m.user_id))
-    return dict(members[:MEMBER_CHOICES]), len(members)
+    return dict(members[:MEMBER_CHOICES]), len(members), dict(members)
 
 
 def _ids(name: str) -> list[int]:
