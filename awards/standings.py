@@ -244,16 +244,39 @@ def compute(category: Category, criteria: Sequence[scoring.Criterion]) -> Standi
     return Standing(nominations, results)
 
 
-def workload(category: Category) -> Mapping[int, tuple[int, int]]:
-    """Reviewer id -> (reviews submitted, reviews assigned) among the category's nominations
-    still to be reviewed, for every reviewer assigned one. The committee and assignments pages
-    print it and order the member picker by it; counting it read every assignment of the
-    category on each opening (3.6 ms for 4,000 on PostgreSQL)."""
+@dataclass(frozen=True)
+class Workload:
+    """A committee's work among the category's nominations still to be reviewed: how many
+    there are, and reviewer id -> (reviews submitted, reviews assigned) for every reviewer
+    assigned one."""
+
+    nominations: int
+    loads: Mapping[int, tuple[int, int]]
+
+    def get(self, reviewer_id: int, default: tuple[int, int] = (0, 0)) -> tuple[int, int]:
+        return self.loads.get(reviewer_id, default)
+
+
+def workload(category: Category) -> Workload:
+    """The category's workload. The committee and assignments pages print it, order the
+    member picker by it and page the nominations by it; counting it read every assignment
+    of the category on each opening (3.6 ms for 4,000 on PostgreSQL)."""
     return per_category("workload", [category], _workloads)[category.id]
 
 
-def _workloads(category_ids: list[int]) -> dict[int, dict[int, tuple[int, int]]]:
-    found: dict[int, dict[int, tuple[int, int]]] = {category_id: {} for category_id in category_ids}
+def _workloads(category_ids: list[int]) -> dict[int, Workload]:
+    counts = dict.fromkeys(category_ids, 0)
+    counts.update(
+        db.session.execute(
+            select(Nomination.category_id, func.count())
+            .where(
+                Nomination.category_id.in_(category_ids),
+                Nomination.state.in_(ASSIGNABLE_STATES),
+            )
+            .group_by(Nomination.category_id)
+        ).all()
+    )
+    loads: dict[int, dict[int, tuple[int, int]]] = {category_id: {} for category_id in category_ids}
     rows = db.session.execute(
         select(
             Nomination.category_id,
@@ -267,5 +290,5 @@ def _workloads(category_ids: list[int]) -> dict[int, dict[int, tuple[int, int]]]
         .group_by(Nomination.category_id, Assignment.reviewer_id)
     )
     for category_id, reviewer_id, submitted, assigned in rows:
-        found[category_id][reviewer_id] = (submitted, assigned)
-    return found
+        loads[category_id][reviewer_id] = (submitted, assigned)
+    return {cid: Workload(counts[cid], loads[cid]) for cid in category_ids}

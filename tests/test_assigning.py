@@ -552,3 +552,29 @@ def test_the_page_names_every_assigned_reviewer_even_one_off_the_committee(brows
         row = html[html.index("Nominee 0") :]
         row = row[: row.index("</tr>")]
         assert "Reviewer 0" in row and "Reviewer 1" in row
+
+
+def test_the_page_counts_and_pages_the_nominations_to_assign(browser, monkeypatch):
+    from awards.views import committee
+
+    monkeypatch.setattr(committee, "ASSIGNMENTS_PER_PAGE", 4)
+    c = setup_committee(reviewer_count=2, nomination_count=6, k=2)
+    for reviewer in c.reviewers:
+        assign(reviewer, c.nominations[0])
+    db.session.commit()
+    login(browser, c.admin)
+
+    def shown(url: str) -> str:
+        return browser.get(url).get_data(as_text=True)
+
+    first = shown(c.url)
+    assert "6 nominations" in first and "Page 1 of 2" in first and "Nominee 3" in first
+    last = shown(f"{c.url}?page=9")  # past the end: the last page
+    assert "Page 2 of 2" in last and "Nominee 5" in last and "Nominee 3" not in last
+    # Counted in SQL when filtered: the first nomination has its two reviewers.
+    missing = shown(f"{c.url}?missing=1")
+    assert "5 nominations" in missing and "Nominee 0<" not in missing
+    # The kept count follows a nomination that leaves the review.
+    c.nominations[5].state = NominationState.WITHDRAWN
+    db.session.commit()
+    assert "5 nominations" in shown(c.url) and "Page 1 of 2" in shown(c.url)

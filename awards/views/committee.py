@@ -35,6 +35,7 @@ from ..models import (
 from .helpers import (
     CATEGORY_PAGE_LOADS,
     XLSX_TYPE,
+    CountedPage,
     ListPage,
     download_response,
     get_or_404,
@@ -263,17 +264,17 @@ def _people(ids) -> dict[int, User]:
 def assignments(category_id: int):
     category = managed_category(category_id)
     missing_only = request.args.get("missing") == "1"
-    page = db.paginate(
+    workload = standings.workload(category)
+    page = CountedPage(
         _assignable_query(category, missing_only),
-        page=page_number(),
-        per_page=ASSIGNMENTS_PER_PAGE,
-        error_out=False,
+        page_number(),
+        ASSIGNMENTS_PER_PAGE,
+        None if missing_only else workload.nominations,
     )
     nominations = list(page.items)
     assigned, conflicted = _assignment_rows(nominations)
     search_form = UserSearchForm(request.args)
     who = search_form.q.data.strip() if search_form.validate() and search_form.q.data else ""
-    workload = standings.workload(category)
     members, member_count, committee_names = _member_choices(category, who, workload)
     names = _names(
         {rid for rows in assigned.values() for rid, _state in rows}
@@ -299,7 +300,7 @@ def assignments(category_id: int):
 
 
 def _member_choices(
-    category: Category, search: str, load: Mapping[int, tuple[int, int]]
+    category: Category, search: str, load: standings.Workload
 ) -> tuple[dict[int, str], int, dict[int, str]]:
     """The committee members to offer as reviewers, id -> name: those the search finds (all
     of them without one), the least loaded first, at most MEMBER_CHOICES; how many there
@@ -311,7 +312,7 @@ def _member_choices(
         .join(User, User.id == RoleGrant.user_id)
         .where(*_seat_filter(category, search))
     ).all()
-    members.sort(key=lambda m: (load.get(m.user_id, (0, 0))[1], m.name.casefold(), m.user_id))
+    members.sort(key=lambda m: (load.get(m.user_id)[1], m.name.casefold(), m.user_id))
     return dict(members[:MEMBER_CHOICES]), len(members), dict(members)
 
 
