@@ -223,9 +223,11 @@ def _assignable_query(category: Category, missing_only: bool):
 def _assignment_rows(nominations: list[Nomination]):
     """The reviewers and conflicts of these nominations (one page of them)."""
     ids = [nomination.id for nomination in nominations]
+    # The review's state by a lookup per assignment: joined, PostgreSQL chose to read every
+    # review of the edition (3.4 ms for 13,000) rather than look up the page's 150.
+    review_state = select(Review.state).where(Review.assignment_id == Assignment.id)
     existing = db.session.execute(
-        select(Assignment.nomination_id, Assignment.reviewer_id, Review.state)
-        .outerjoin(Review, Review.assignment_id == Assignment.id)
+        select(Assignment.nomination_id, Assignment.reviewer_id, review_state.scalar_subquery())
         .where(Assignment.nomination_id.in_(ids))
         .order_by(Assignment.id)
     ).all()
