@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, inspect, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import flag_modified
@@ -91,20 +91,44 @@ class AssignedReview:
     submitted_at: datetime | None
 
 
+@dataclass(frozen=True)
+class ReviewProgress:
+    """How far a reviewer is with one committee's assignments (those they may score now)."""
+
+    assigned: int = 0
+    submitted: int = 0
+    drafts: int = 0
+
+
+# The dashboard shows this many of a committee's assignments; the committee's own list of
+# them (the page ``review.assigned``) goes through the rest.
+DASHBOARD_REVIEWS = 50
+
+
 @dataclass
 class CommitteeWork:
     category: Category
     role: Role
     criteria: int
+    # The first DASHBOARD_REVIEWS of the reviewer's assignments, and the counts of all of them.
     reviews: list[AssignedReview] = field(default_factory=list)
+    progress: ReviewProgress = field(default_factory=ReviewProgress)
+
+    @property
+    def total(self) -> int:
+        return self.progress.assigned
 
     @property
     def submitted(self) -> int:
-        return sum(1 for review in self.reviews if review.state == "submitted")
+        return self.progress.submitted
 
     @property
     def drafts(self) -> int:
-        return sum(1 for review in self.reviews if review.state == "draft")
+        return self.progress.drafts
+
+    @property
+    def more(self) -> bool:
+        return self.total > len(self.reviews)
 
     @property
     def reviews_close_at(self) -> datetime:
@@ -121,76 +145,123 @@ def _not_conflicted(reviewer_id: Any):
     )
 
 
-def assignments_with_progress(reviewer: User) -> list[AssignedReview]:
-    """Everything this reviewer may score now, with the state of each review, in one query.
+def _seats(reviewer: User) -> list[int]:
+    """The committees the reviewer sits on, as their grants (read with them) name them.
+    Joined in SQL instead, PostgreSQL read every nomination of the category to find the
+    reviewer's thirty."""
+    return [g.category_id for g in reviewer.grants if g.role in COMMITTEE_ROLES]
 
-    Only assignments the reviewer can still act on: on a committee they sit on, not
-    conflicted, and not a draft or withdrawn nomination.
-    """
-    # The committees as the person's grants (read with them) name them: joined in SQL
-    # instead, PostgreSQL read every nomination of the category to find the reviewer's 30.
-    seats = [g.category_id for g in reviewer.grants if g.role in COMMITTEE_ROLES]
+
+def _actionable(reviewer: User, seats: list[int]) -> list[ColumnElement[bool]]:
+    """The assignments the reviewer can still act on: on a committee they sit on, not
+    conflicted, and not a draft or withdrawn nomination (joined to their nominations)."""
+    return [
+        Assignment.reviewer_id == reviewer.id,
+        Nomination.category_id.in_(seats),
+        Nomination.state.not_in(CLOSED_TO_REVIEWERS),
+        _not_conflicted(reviewer.id),
+    ]
+
+
+def assignments_with_progress(
+    reviewer: User, category_id: int | None = None, *, offset: int = 0, limit: int | None = None
+) -> tuple[list[AssignedReview], dict[int, ReviewProgress]]:
+    """What this reviewer may score now (in one committee, or in all of them), by category
+    and reference, with the state of each review; and the progress over all of a committee's
+    assignments, for each committee with a row here. One query: ``offset`` and ``limit``
+    count within each committee (the dashboard shows the first ones of each, the
+    committee's list one page), and the progress is counted over the whole committee before
+    they apply."""
+    seats = _seats(reviewer)
+    if category_id is not None:
+        seats = [seat for seat in seats if seat == category_id]
     if not seats:
-        return []
+        return [], {}
     # Counted per review of this reviewer, not over every score of the edition.
     scored = select(func.count(Score.id)).where(Score.review_id == Review.id).scalar_subquery()
-    rows = db.session.execute(
+    committee = {"partition_by": Nomination.category_id}
+
+    def count_of(state: ReviewState):
+        return func.sum(case((Review.state == state, 1), else_=0)).over(**committee)
+
+    inner = (
         select(
-            Assignment.id,
-            Nomination.id,
+            Assignment.id.label("assignment_id"),
+            Nomination.id.label("nomination_id"),
             Nomination.reference,
             Nomination.category_id,
             Nomination.nominee_name,
             Nomination.language,
+            Nomination.number,
             Category.blind_review,
             Review.state,
             Review.updated_at,
             Review.submitted_at,
-            func.coalesce(scored, 0),
+            func.coalesce(scored, 0).label("scored"),
+            func.row_number().over(order_by=Nomination.number, **committee).label("position"),
+            func.count().over(**committee).label("assigned"),
+            count_of(ReviewState.SUBMITTED).label("submitted"),
+            count_of(ReviewState.DRAFT).label("drafts"),
         )
         .select_from(Assignment)
         .join(Nomination, Nomination.id == Assignment.nomination_id)
         .join(Category, Category.id == Nomination.category_id)
         .outerjoin(Review, Review.assignment_id == Assignment.id)
-        .where(
-            Assignment.reviewer_id == reviewer.id,
-            Nomination.category_id.in_(seats),
-            Nomination.state.not_in(CLOSED_TO_REVIEWERS),
-            _not_conflicted(reviewer.id),
-        )
-        .order_by(Nomination.category_id, Nomination.number)
+        .where(*_actionable(reviewer, seats))
+        .subquery()
     )
-    return [
-        AssignedReview(
-            assignment_id=assignment_id,
-            nomination_id=nomination_id,
-            reference=reference,
-            category_id=category_id,
-            nominee_name=None if blind else nominee_name,
-            language=language,
-            state=state.value if state is not None else "not_started",
-            scored=count,
-            updated_at=updated_at,
-            submitted_at=submitted_at,
+    query = select(inner).order_by(inner.c.category_id, inner.c.number)
+    if offset:
+        query = query.where(inner.c.position > offset)
+    if limit is not None:
+        query = query.where(inner.c.position <= offset + limit)
+    rows, progress = [], {}
+    for row in db.session.execute(query):
+        rows.append(
+            AssignedReview(
+                assignment_id=row.assignment_id,
+                nomination_id=row.nomination_id,
+                reference=row.reference,
+                category_id=row.category_id,
+                nominee_name=None if row.blind_review else row.nominee_name,
+                language=row.language,
+                state=ReviewState(row.state).value if row.state is not None else "not_started",
+                scored=row.scored,
+                updated_at=row.updated_at,
+                submitted_at=row.submitted_at,
+            )
         )
-        for (
-            assignment_id,
-            nomination_id,
-            reference,
-            category_id,
-            nominee_name,
-            language,
-            blind,
-            state,
-            updated_at,
-            submitted_at,
-            count,
-        ) in rows
-    ]
+        progress[row.category_id] = ReviewProgress(
+            row.assigned, row.submitted or 0, row.drafts or 0
+        )
+    return rows, progress
+
+
+def review_counts(reviewer: User) -> dict[int, ReviewProgress]:
+    """The reviewer's progress in each committee with something to score; for a list whose
+    page may be past the end, where ``assignments_with_progress`` returns no row to count."""
+    seats = _seats(reviewer)
+    if not seats:
+        return {}
+    rows = db.session.execute(
+        select(
+            Nomination.category_id,
+            func.count(Assignment.id),
+            func.count(Review.id).filter(Review.state == ReviewState.SUBMITTED),
+            func.count(Review.id).filter(Review.state == ReviewState.DRAFT),
+        )
+        .select_from(Assignment)
+        .join(Nomination, Nomination.id == Assignment.nomination_id)
+        .outerjoin(Review, Review.assignment_id == Assignment.id)
+        .where(*_actionable(reviewer, seats))
+        .group_by(Nomination.category_id)
+    )
+    return {category_id: ReviewProgress(*counts) for category_id, *counts in rows}
 
 
 def committee_work(reviewer: User) -> list[CommitteeWork]:
-    """Each committee the reviewer sits on, with its rubric size and their assignments."""
+    """Each committee the reviewer sits on, with its rubric size, the counts of their
+    assignments and the first DASHBOARD_REVIEWS of them."""
     criteria = (
         select(Criterion.category_id, func.count(Criterion.id).label("n"))
         .group_by(Criterion.category_id)
@@ -205,9 +276,15 @@ def committee_work(reviewer: User) -> list[CommitteeWork]:
         .order_by(Category.title)
     ).all()
     work = {category.id: CommitteeWork(category, role, count) for category, role, count in rows}
-    for review in assignments_with_progress(reviewer):
+    if not work:
+        return []
+    shown, progress = assignments_with_progress(reviewer, limit=DASHBOARD_REVIEWS)
+    for review in shown:
         if review.category_id in work:
             work[review.category_id].reviews.append(review)
+    for category_id, counts in progress.items():
+        if category_id in work:
+            work[category_id].progress = counts
     return list(work.values())
 
 

@@ -419,10 +419,11 @@ def test_assignments_with_progress_in_one_query(panel):
 
     event.listen(db.engine, "before_cursor_execute", count)
     try:
-        rows = reviews.assignments_with_progress(panel.reviewer)
+        rows, progress = reviews.assignments_with_progress(panel.reviewer)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) == 1
+    assert progress == {category.id: reviews.ReviewProgress(assigned=3, submitted=1, drafts=1)}
     assert [(r.reference, r.state, r.scored) for r in rows] == [
         (panel.nomination.reference, "draft", 1),
         (second.reference, "submitted", 2),
@@ -634,6 +635,69 @@ def test_review_dashboard_shows_progress_and_deadline(browser, panel):
     assert "Africa/Johannesburg" in page
     assert "1 of 2" in page  # criteria scored
     assert 'progress id="progress-' in page
+
+
+def _more_assignments(panel, count: int) -> list:
+    """``count`` more eligible nominations of the panel's category, assigned to its reviewer."""
+    more = [make_nomination(panel.category, state=NominationState.ELIGIBLE) for _ in range(count)]
+    for nomination in more:
+        assign(panel.reviewer, nomination)
+    db.session.commit()
+    return more
+
+
+def test_assignments_with_progress_pages_each_committee_and_counts_all_of_it(panel):
+    more = _more_assignments(panel, 4)  # five in all, in reference order
+    other = make_category(title="Second committee")
+    grant(panel.reviewer, Role.REVIEWER, category=other)
+    elsewhere = [make_nomination(other, state=NominationState.ELIGIBLE) for _ in range(3)]
+    for nomination in elsewhere:
+        assign(panel.reviewer, nomination)
+    db.session.commit()
+    save(panel, {panel.impact.id: "3"})
+    db.session.commit()
+    first = [panel.nomination, *more]
+
+    rows, progress = reviews.assignments_with_progress(panel.reviewer, limit=2)
+    assert [r.nomination_id for r in rows] == [n.id for n in first[:2] + elsewhere[:2]]
+    assert progress == {
+        panel.category.id: reviews.ReviewProgress(assigned=5, submitted=0, drafts=1),
+        other.id: reviews.ReviewProgress(assigned=3),
+    }
+    rows, _ = reviews.assignments_with_progress(
+        panel.reviewer, panel.category.id, offset=2, limit=2
+    )
+    assert [r.nomination_id for r in rows] == [n.id for n in first[2:4]]
+    assert reviews.assignments_with_progress(panel.reviewer, other.id, offset=3)[0] == []
+    assert reviews.review_counts(panel.reviewer) == progress
+
+
+def test_dashboard_shows_the_first_assignments_and_links_to_all_of_them(
+    browser, panel, monkeypatch
+):
+    from awards.views import review as review_views
+
+    monkeypatch.setattr(reviews, "DASHBOARD_REVIEWS", 2)
+    monkeypatch.setattr(review_views, "ASSIGNED_PER_PAGE", 2)
+    more = _more_assignments(panel, 2)
+    login(browser, panel.reviewer)
+    page = browser.get("/review/").get_data(as_text=True)
+    assert "0 of 3 reviews submitted" in page  # counted over all three
+    assert f"/review/nominations/{more[0].id}" in page
+    assert f"/review/nominations/{more[1].id}" not in page
+    committee = f"/review/categories/{panel.category.id}/assigned"
+    assert f'href="{committee}"' in page and "All 3 nominations assigned to you in" in page
+
+    first = browser.get(committee).get_data(as_text=True)
+    assert "0 of 3 reviews submitted" in first and "Page 1 of 2" in first
+    assert f"/review/nominations/{more[1].id}" not in first
+    last = browser.get(f"{committee}?page=7").get_data(as_text=True)  # past the end: the last
+    assert "Page 2 of 2" in last and f"/review/nominations/{more[1].id}" in last
+    assert f"/review/nominations/{panel.nomination.id}" not in last
+    # Another committee's list is not this reviewer's to see.
+    elsewhere = make_category(title="Not theirs")
+    db.session.commit()
+    assert browser.get(f"/review/categories/{elsewhere.id}/assigned").status_code == 404
 
 
 def test_scoring_page_shows_rubric_and_keyboard_friendly_inputs(browser, panel):

@@ -130,6 +130,7 @@ TABLE: dict[str, Rule] = {
     "review.index": rule(SIGNED_IN),
     "review.profile": rule(COMMITTEE),
     "review.bids": rule(COMMITTEE - {"other_reviewer"}, HIDDEN),
+    "review.assigned": rule(COMMITTEE - {"other_reviewer"}, HIDDEN),
     "review.score": rule(REVIEWER, HIDDEN),
     "review.download": rule(REVIEWER, HIDDEN),
     "review.conflict": rule({"reviewer", "chair"}, HIDDEN),

@@ -28,6 +28,7 @@ from .helpers import CATEGORY_PAGE_LOADS, Pager, get_or_404, page_number, requir
 bp = Blueprint("review", __name__, url_prefix="/review")
 
 BIDS_PER_PAGE = 50
+ASSIGNED_PER_PAGE = 50
 
 
 class ScoreForm(Form):
@@ -143,6 +144,26 @@ def _committee_category(category_id: int) -> Category:
 @login_required
 def index():
     return render_template("review/index.html", committees=reviews.committee_work(current_user))
+
+
+@bp.get("/categories/<int:category_id>/assigned")
+@login_required
+def assigned(category_id: int):
+    """All the nominations assigned to the reviewer in one committee, a page at a time: the
+    dashboard shows the first DASHBOARD_REVIEWS of each committee."""
+    category = _committee_category(category_id)
+    progress = reviews.review_counts(current_user).get(category.id, reviews.ReviewProgress())
+    page = Pager(progress.assigned, page_number(), ASSIGNED_PER_PAGE)
+    page.items = reviews.assignments_with_progress(
+        current_user, category.id, offset=page.offset, limit=ASSIGNED_PER_PAGE
+    )[0]
+    return render_template(
+        "review/assigned.html",
+        category=category,
+        progress=progress,
+        criteria=len(category.criteria),
+        page=page,
+    )
 
 
 @bp.route("/profile", methods=["GET", "POST"])
