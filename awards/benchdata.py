@@ -1062,6 +1062,12 @@ MAIN_PAGES: list[MainPage] = [
         "scoring page", "reviewer", "review.score", lambda t: {"nomination_id": t.nomination_id}
     ),
     MainPage("bids", "reviewer", "review.bids", lambda t: {"category_id": t.category_id}),
+    MainPage(
+        "reviewer's committee list",
+        "reviewer",
+        "review.assigned",
+        lambda t: {"category_id": t.category_id},
+    ),
     MainPage("administrator dashboard", "member_admin", "dashboard.index"),
     MainPage(
         "category nominations table",
