@@ -152,11 +152,22 @@ def assigned(category_id: int):
     """All the nominations assigned to the reviewer in one committee, a page at a time: the
     dashboard shows the first DASHBOARD_REVIEWS of each committee."""
     category = _committee_category(category_id)
-    progress = reviews.review_counts(current_user).get(category.id, reviews.ReviewProgress())
-    page = Pager(progress.assigned, page_number(), ASSIGNED_PER_PAGE)
-    page.items = reviews.assignments_with_progress(
-        current_user, category.id, offset=page.offset, limit=ASSIGNED_PER_PAGE
-    )[0]
+    wanted = page_number()
+
+    def rows(page: int) -> tuple[list, dict]:
+        offset = (page - 1) * ASSIGNED_PER_PAGE
+        return reviews.assignments_with_progress(
+            current_user, category.id, offset=offset, limit=ASSIGNED_PER_PAGE
+        )
+
+    # The rows carry the committee's counts; only a page past the end (or an empty list)
+    # needs them counted apart.
+    items, counted = rows(wanted)
+    progress = counted.get(category.id) or reviews.review_counts(current_user).get(
+        category.id, reviews.ReviewProgress()
+    )
+    page = Pager(progress.assigned, wanted, ASSIGNED_PER_PAGE)
+    page.items = items if page.page == wanted else rows(page.page)[0]
     return render_template(
         "review/assigned.html",
         category=category,
