@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, inspect, select
 
 from . import results as scoring
 from .assigning import ASSIGNABLE_STATES
@@ -126,6 +126,36 @@ def cache(kind: str = "standings") -> StampedCache:
     return extensions[kind]
 
 
+# Set on a connection by any statement other than a SELECT, cleared when a transaction
+# begins: the triggers replace a stamp only when something is written.
+_WROTE = "awards.standings.wrote"
+
+
+@event.listens_for(Engine, "begin")
+def _transaction_begins(connection: Any) -> None:
+    connection.info.pop(_WROTE, None)
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _statement(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    if statement.lstrip()[:6].upper() != "SELECT":
+        connection.info[_WROTE] = True
+
+
+def _stamps_read_with(categories: Sequence[Category]) -> dict[int, str] | None:
+    """The stamps as the categories were loaded, when that is still what the database holds:
+    loaded in this transaction (a commit or a rollback expires them) and nothing written in
+    it. Pages load their category first, and reading its stamp again cost a round trip."""
+    session = db.session()
+    for category in categories:
+        state = inspect(category)
+        if state.session is not session or "results_stamp" in state.unloaded:
+            return None
+    if session.connection().info.get(_WROTE):
+        return None
+    return {category.id: category.results_stamp for category in categories}
+
+
 def results_stamps(category_ids: Collection[int]) -> dict[int, str]:
     return dict(
         db.session.execute(
@@ -146,7 +176,7 @@ def per_category(
     depends on), only. Values must not be changed."""
     if not categories:
         return {}
-    stamps = results_stamps([c.id for c in categories])
+    stamps = _stamps_read_with(categories) or results_stamps([c.id for c in categories])
     keys = {c.id: (c.id, stamps[c.id], c.reviewers_per_nomination, *key_extra) for c in categories}
     store = cache(kind)
     found = {}

@@ -224,6 +224,7 @@ def test_a_change_rolled_back_leaves_nothing_behind(world):
 
 
 def test_results_read_while_a_change_committed_are_not_kept(world, monkeypatch):
+    monkeypatch.setattr(standings, "_stamps_read_with", lambda _categories: None)
     seen = iter(["before", "after"])
     monkeypatch.setattr(standings, "results_stamps", lambda ids: dict.fromkeys(ids, next(seen)))
     category = db.session.get(Category, world.category.id)
@@ -232,6 +233,34 @@ def test_results_read_while_a_change_committed_are_not_kept(world, monkeypatch):
     seen = iter(["same", "same"])
     standings.standing(category)
     assert len(standings.cache()) == 1
+
+
+def test_the_stamp_loaded_with_the_category_saves_reading_it_again(world):
+    category = db.session.get(Category, world.category.id)
+    standings.workload(category)
+    with counting_statements() as statements:
+        standings.workload(category)
+    assert statements == []  # the stamp as loaded, and the value it keys
+
+
+def _withdraw_by_statement(world):
+    # No flush: a statement of its own, as a command or a bulk change sends.
+    db.session.execute(
+        update(Nomination)
+        .where(Nomination.id == world.nominations[2].id)
+        .values(state=NominationState.WITHDRAWN)
+    )
+
+
+@pytest.mark.parametrize("write", [_withdraw, _withdraw_by_statement], ids=str)
+def test_a_write_in_the_same_transaction_reads_the_stamp_again(world, write):
+    category = db.session.get(Category, world.category.id)
+    before = standings.workload(category).nominations
+    write(world)
+    db.session.flush()  # written, not committed: the triggers replaced the stamp already
+    assert standings.workload(category).nominations == before - 1
+    db.session.rollback()
+    assert standings.workload(db.session.get(Category, world.category.id)).nominations == before
 
 
 def test_the_rubric_and_the_reviewers_asked_for_are_part_of_the_key(world):
