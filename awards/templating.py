@@ -60,6 +60,12 @@ def local_datetime(value: datetime | None, format: str = "medium") -> str:
 def nomination_state_badge(state) -> Markup:
     """A nomination's state as a badge. A function, not an included template: a table of 50
     rows paid for 50 template contexts."""
+    return _nomination_state_badge(get_locale(), state)
+
+
+@lru_cache(maxsize=256)
+def _nomination_state_badge(_locale: Locale | None, state) -> Markup:
+    # Made once per language and state: translating the label took most of a row's badge.
     return Markup('<span class="badge text-bg-light border state-badge">%s</span>') % (
         nominations.state_label(state)
     )

@@ -502,6 +502,21 @@ def test_dates_read_as_babel_writes_them(reader, language):
     assert local_datetime(moments[0], "yyyy-MM-dd HH:mm") == "2027-03-14 01:59 (America/New_York)"
 
 
+def test_state_badges_follow_the_language_of_each_request(app):
+    """The badges are made once per language and state, never once for all languages."""
+    from awards.nominations import STATE_LABELS
+    from awards.templating import nomination_state_badge
+
+    shown = {}
+    for language in ("fr", "en", "fr", "es"):
+        with app.test_request_context("/"), force_locale(language):
+            badge = nomination_state_badge(NominationState.SUBMITTED)
+            assert str(STATE_LABELS[NominationState.SUBMITTED]) in badge
+            shown.setdefault(language, badge)
+            assert badge == shown[language]
+    assert len(set(shown.values())) == 3
+
+
 def test_arabic_dates_read_in_arabic(reader):
     reader("ar", "Asia/Riyadh")
     shown = local_datetime(MOMENT)
