@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from babel import Locale
 from babel.dates import DateTimePattern, get_date_format, get_datetime_format, get_time_format
-from flask import Flask, has_request_context, session
+from flask import Flask, has_request_context, session, url_for
 from flask_babel import format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -81,6 +83,19 @@ def review_state_badge(state: str) -> Markup:
     else:
         style, label = "secondary", _("Not started")
     return Markup('<span class="badge text-bg-%s state-badge">%s</span>') % (style, label)
+
+
+_PLACEHOLDER = 918273645  # a number no real id takes in the URL being built
+
+
+def url_pattern(endpoint: str, key: str, **values: Any) -> Callable[[int], str]:
+    """The endpoint's URL for each value of one integer argument ``key``, the others fixed:
+    built once for a table instead of once per row (url_for took a quarter of a row)."""
+    built = url_for(endpoint, **values, **{key: _PLACEHOLDER})
+    head, found, tail = built.partition(str(_PLACEHOLDER))
+    if not found:
+        raise ValueError(f"{endpoint}: {key} does not appear in its URL")
+    return lambda value: f"{head}{int(value)}{tail}"
 
 
 def bidi(value) -> Markup:
@@ -178,6 +193,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["state_shown_to_nominator"] = nominations.state_shown_to_nominator
     app.jinja_env.globals["nomination_state_badge"] = nomination_state_badge
     app.jinja_env.globals["review_state_badge"] = review_state_badge
+    app.jinja_env.globals["url_pattern"] = url_pattern
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["hint"] = question_hint
     app.jinja_env.globals["accept"] = file_accept
