@@ -289,12 +289,19 @@ def committee_work(reviewer: User) -> list[CommitteeWork]:
 
 
 def assignment_for(reviewer: User, nomination: Nomination) -> Assignment | None:
-    """The reviewer's assignment to the nomination, with its review (whoever asks reads it)."""
-    return db.session.execute(
-        select(Assignment)
-        .options(joinedload(Assignment.review))
-        .where(Assignment.reviewer_id == reviewer.id, Assignment.nomination_id == nomination.id)
-    ).scalar_one_or_none()
+    """The reviewer's assignment to the nomination, with its review and the review's scores
+    (whoever asks shows or saves them), in one statement: a rubric has a few criteria."""
+    return (
+        db.session.execute(
+            select(Assignment)
+            .options(joinedload(Assignment.review).joinedload(Review.scores))
+            .where(
+                Assignment.reviewer_id == reviewer.id, Assignment.nomination_id == nomination.id
+            )
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
 
 
 def reviews_closed(category: Category, now: datetime | None = None) -> bool:
