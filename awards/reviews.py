@@ -295,9 +295,7 @@ def assignment_for(reviewer: User, nomination: Nomination) -> Assignment | None:
         db.session.execute(
             select(Assignment)
             .options(joinedload(Assignment.review).joinedload(Review.scores))
-            .where(
-                Assignment.reviewer_id == reviewer.id, Assignment.nomination_id == nomination.id
-            )
+            .where(Assignment.reviewer_id == reviewer.id, Assignment.nomination_id == nomination.id)
         )
         .unique()
         .scalar_one_or_none()

@@ -174,5 +174,8 @@ def test_url_patterns_build_what_url_for_builds(app):
         )
         with pytest.raises(ValueError):
             nomination_url("5/../../admin")  # only whole numbers go in
+        # Where the placeholder's digits stand in the URL already, url_for builds each link.
+        odd = url_pattern("screening.nomination", "nomination_id", category_id=918273645)
+        assert odd(3) == url_for("screening.nomination", category_id=918273645, nomination_id=3)
         # An argument outside the path goes in the query string, as url_for puts it.
         assert url_pattern("outbox.index", "page")(3) == url_for("outbox.index", page=3)
