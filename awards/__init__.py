@@ -89,10 +89,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import i18n
+    from . import i18n, transactions
     from .models import User  # noqa: F401  (models must be imported before migrations run)
 
     db.init_app(app)
+    with app.app_context():
+        transactions.install(db.engine)
     migrate.init_app(
         app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True
     )
