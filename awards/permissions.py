@@ -73,6 +73,12 @@ def committee_categories(user: Any) -> list[tuple[Category, Role]]:
     return [(g.category, g.role) for g in _grants(user) if g.role in (Role.REVIEWER, Role.CHAIR)]
 
 
+def committee_category_ids(user: Any) -> list[int]:
+    """The ids of the categories whose committee the person sits on, from the grants read
+    with them (no statement)."""
+    return [g.category_id for g in _grants(user) if g.role in (Role.REVIEWER, Role.CHAIR)]
+
+
 # --- Platform ----------------------------------------------------------------------------
 
 
@@ -175,18 +181,24 @@ def can_review_nomination(
 ) -> bool:
     """Score it: assigned, on the committee, and not conflicted. A caller that has read the
     person's assignment to it already gives it, and saves the lookup."""
-    if assignment is not None:
-        assigned = (
-            _signed_in(user)
-            and assignment.reviewer_id == user.id
-            and assignment.nomination_id == nomination.id
-        )
     return (
         committee_role(user, nomination.category) is not None
         and nomination.state is not NominationState.DRAFT
         and nomination.state is not NominationState.WITHDRAWN
-        and (assigned if assignment is not None else is_assigned(user, nomination))
+        and _holds(user, nomination, assignment)
         and not is_conflicted(user, nomination)
+    )
+
+
+def _holds(user: Any, nomination: Nomination, assignment: Assignment | None) -> bool:
+    """Assigned to the nomination: the assignment given is this person's to it, or, with none
+    given, one is found."""
+    if assignment is None:
+        return is_assigned(user, nomination)
+    return (
+        _signed_in(user)
+        and assignment.reviewer_id == user.id
+        and assignment.nomination_id == nomination.id
     )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, exists, func, inspect, select
+from sqlalchemy import and_, case, exists, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import flag_modified
@@ -145,24 +145,6 @@ def _not_conflicted(reviewer_id: Any):
     )
 
 
-def _seats(reviewer: User) -> list[int]:
-    """The committees the reviewer sits on, as their grants (read with them) name them.
-    Joined in SQL instead, PostgreSQL read every nomination of the category to find the
-    reviewer's thirty."""
-    return [g.category_id for g in reviewer.grants if g.role in COMMITTEE_ROLES]
-
-
-def _actionable(reviewer: User, seats: list[int]) -> list[ColumnElement[bool]]:
-    """The assignments the reviewer can still act on: on a committee they sit on, not
-    conflicted, and not a draft or withdrawn nomination (joined to their nominations)."""
-    return [
-        Assignment.reviewer_id == reviewer.id,
-        Nomination.category_id.in_(seats),
-        Nomination.state.not_in(CLOSED_TO_REVIEWERS),
-        _not_conflicted(reviewer.id),
-    ]
-
-
 def assignments_with_progress(
     reviewer: User, category_id: int | None = None, *, offset: int = 0, limit: int | None = None
 ) -> tuple[list[AssignedReview], dict[int, ReviewProgress]]:
@@ -171,8 +153,10 @@ def assignments_with_progress(
     assignments, for each committee with a row here. One query: ``offset`` and ``limit``
     count within each committee (the dashboard shows the first ones of each, the
     committee's list one page), and the progress is counted over the whole committee before
-    they apply."""
-    seats = _seats(reviewer)
+    they apply (``limit=1`` gives it cheaply)."""
+    # The committees as the grants read with the person name them: joined in SQL instead,
+    # PostgreSQL read every nomination of the category to find the reviewer's thirty.
+    seats = permissions.committee_category_ids(reviewer)
     if category_id is not None:
         seats = [seat for seat in seats if seat == category_id]
     if not seats:
@@ -207,7 +191,14 @@ def assignments_with_progress(
         .join(Nomination, Nomination.id == Assignment.nomination_id)
         .join(Category, Category.id == Nomination.category_id)
         .outerjoin(Review, Review.assignment_id == Assignment.id)
-        .where(*_actionable(reviewer, seats))
+        # What the reviewer can still act on: on a committee they sit on, not conflicted, and
+        # not a draft or withdrawn nomination.
+        .where(
+            Assignment.reviewer_id == reviewer.id,
+            Nomination.category_id.in_(seats),
+            Nomination.state.not_in(CLOSED_TO_REVIEWERS),
+            _not_conflicted(reviewer.id),
+        )
         .subquery()
     )
     query = select(inner).order_by(inner.c.category_id, inner.c.number)
@@ -235,28 +226,6 @@ def assignments_with_progress(
             row.assigned, row.submitted or 0, row.drafts or 0
         )
     return rows, progress
-
-
-def review_counts(reviewer: User) -> dict[int, ReviewProgress]:
-    """The reviewer's progress in each committee with something to score; for a list whose
-    page may be past the end, where ``assignments_with_progress`` returns no row to count."""
-    seats = _seats(reviewer)
-    if not seats:
-        return {}
-    rows = db.session.execute(
-        select(
-            Nomination.category_id,
-            func.count(Assignment.id),
-            func.count(Review.id).filter(Review.state == ReviewState.SUBMITTED),
-            func.count(Review.id).filter(Review.state == ReviewState.DRAFT),
-        )
-        .select_from(Assignment)
-        .join(Nomination, Nomination.id == Assignment.nomination_id)
-        .outerjoin(Review, Review.assignment_id == Assignment.id)
-        .where(*_actionable(reviewer, seats))
-        .group_by(Nomination.category_id)
-    )
-    return {category_id: ReviewProgress(*counts) for category_id, *counts in rows}
 
 
 def committee_work(reviewer: User) -> list[CommitteeWork]:

@@ -669,7 +669,8 @@ def test_assignments_with_progress_pages_each_committee_and_counts_all_of_it(pan
     )
     assert [r.nomination_id for r in rows] == [n.id for n in first[2:4]]
     assert reviews.assignments_with_progress(panel.reviewer, other.id, offset=3)[0] == []
-    assert reviews.review_counts(panel.reviewer) == progress
+    # The counts cover every assignment, however few rows are asked for.
+    assert reviews.assignments_with_progress(panel.reviewer, limit=1)[1] == progress
 
 
 def test_dashboard_shows_the_first_assignments_and_links_to_all_of_them(

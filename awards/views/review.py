@@ -104,11 +104,7 @@ def _reviewable(nomination_id: int) -> tuple[Nomination, Any]:
     nomination = db.session.get(
         Nomination,
         nomination_id,
-        options=[
-            joinedload(Nomination.category).options(
-                joinedload(Category.edition), joinedload(Category.organisation)
-            )
-        ],
+        options=[joinedload(Nomination.category).options(*CATEGORY_PAGE_LOADS)],
     )
     if nomination is None:
         abort(404)
@@ -160,12 +156,12 @@ def assigned(category_id: int):
             current_user, category.id, offset=offset, limit=ASSIGNED_PER_PAGE
         )
 
-    # The rows carry the committee's counts; only a page past the end (or an empty list)
-    # needs them counted apart.
+    # The rows carry the committee's counts; a page past the end (or an empty list) has none,
+    # and the first row brings them.
     items, counted = rows(wanted)
-    progress = counted.get(category.id) or reviews.review_counts(current_user).get(
-        category.id, reviews.ReviewProgress()
-    )
+    if category.id not in counted:
+        counted = reviews.assignments_with_progress(current_user, category.id, limit=1)[1]
+    progress = counted.get(category.id, reviews.ReviewProgress())
     page = Pager(progress.assigned, wanted, ASSIGNED_PER_PAGE)
     page.items = items if page.page == wanted else rows(page.page)[0]
     return render_template(
