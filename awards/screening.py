@@ -48,12 +48,12 @@ def is_visible(nomination: Nomination) -> bool:
     return nomination.state is not NominationState.DRAFT and nomination.submitted_at is not None
 
 
+def _visible() -> ColumnElement[bool]:
+    return and_(Nomination.state.in_(VISIBLE_STATES), Nomination.submitted_at.is_not(None))
+
+
 def _visible_in(category_id: int) -> ColumnElement[bool]:
-    return and_(
-        Nomination.category_id == category_id,
-        Nomination.state.in_(VISIBLE_STATES),
-        Nomination.submitted_at.is_not(None),
-    )
+    return and_(Nomination.category_id == category_id, _visible())
 
 
 # --- The eligibility decision --------------------------------------------------------------
@@ -288,11 +288,7 @@ def table_facets(category: Category) -> TableFacets:
 
 
 def _facets(category_ids: list[int]) -> dict[int, TableFacets]:
-    visible = and_(
-        Nomination.category_id.in_(category_ids),
-        Nomination.state.in_(VISIBLE_STATES),
-        Nomination.submitted_at.is_not(None),
-    )
+    visible = and_(Nomination.category_id.in_(category_ids), _visible())
     states: dict[int, dict[NominationState, int]] = {cid: {} for cid in category_ids}
     for category_id, state, count in db.session.execute(
         select(Nomination.category_id, Nomination.state, func.count())

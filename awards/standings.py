@@ -30,6 +30,7 @@ from flask import current_app
 from sqlalchemy import Engine, event, func, inspect, select
 
 from . import results as scoring
+from . import transactions
 from .assigning import ASSIGNABLE_STATES
 from .extensions import db
 from .models import Assignment, Category, Nomination, NominationState, Review, ReviewState, Score
@@ -138,7 +139,7 @@ def _transaction_begins(connection: Any) -> None:
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _statement(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-    if statement.lstrip()[:6].upper() != "SELECT":
+    if not transactions.is_select(statement):
         connection.info[_WROTE] = True
 
 

@@ -23,18 +23,23 @@ from sqlalchemy import Engine, event
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-# What a transaction must hold: anything but a SELECT, and a SELECT that locks rows, takes a
-# sequence value or an advisory lock (released at once outside a transaction).
-_NEEDS_TRANSACTION = re.compile(
-    r"^(?!\s*SELECT\b)"
-    r"|\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b"
+_SELECT = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+# A SELECT that a transaction must hold: it locks rows, takes a sequence value or an advisory
+# lock (released at once outside a transaction).
+_HOLDS_SOMETHING = re.compile(
+    r"\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b"
     r"|\b(?:nextval|setval|pg_advisory_\w+)\s*\(",
     re.IGNORECASE,
 )
 
 
+def is_select(statement: str) -> bool:
+    """A SELECT statement; anything else may write."""
+    return _SELECT.match(statement) is not None
+
+
 def needs_transaction(statement: str) -> bool:
-    return _NEEDS_TRANSACTION.search(statement) is not None
+    return not is_select(statement) or _HOLDS_SOMETHING.search(statement) is not None
 
 
 def install(engine: Engine) -> None:
