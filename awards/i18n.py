@@ -12,8 +12,8 @@ from typing import Any
 from flask import has_request_context, request, session
 from flask_babel import get_translations
 from flask_login import current_user
-from jinja2 import pass_context
-from jinja2.runtime import Context
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 # The six official UN languages, each named in itself.
@@ -108,17 +108,23 @@ def catalogue_callables() -> dict[str, Callable[..., str]]:
     """
     catalogue = get_translations()
     # The catalogue's text is ours, trusted as Jinja trusts it; ``%`` on Markup escapes the
-    # values put into it.
+    # values put into it. They take the evaluation context, not the template context: Jinja
+    # copies the whole template context for a ``pass_context`` callable called in a loop or
+    # in a block that sets a variable, and a page calls these dozens of times.
 
-    @pass_context
-    def gettext(context: Context, string: str, **values: Any) -> str:
+    @pass_eval_context
+    def gettext(eval_context: EvalContext, string: str, **values: Any) -> str:
         text = catalogue.ugettext(string)
-        return (Markup(text) if context.eval_ctx.autoescape else text) % values  # noqa: S704
+        return (Markup(text) if eval_context.autoescape else text) % values  # noqa: S704
 
-    @pass_context
-    def ngettext(context: Context, singular: str, plural: str, num: int, **values: Any) -> str:
+    @pass_eval_context
+    def ngettext(
+        eval_context: EvalContext, singular: str, plural: str, num: int, **values: Any
+    ) -> str:
         values.setdefault("num", num)
         text = catalogue.ungettext(singular, plural, num)
-        return (Markup(text) if context.eval_ctx.autoescape else text) % values  # noqa: S704
+        return (Markup(text) if eval_context.autoescape else text) % values  # noqa: S704
 
-    return {"gettext": gettext, "ngettext": ngettext}
+    # ``_`` too: the global one Jinja installs is a ``pass_context`` alias that looks
+    # ``gettext`` up again on every call.
+    return {"gettext": gettext, "ngettext": ngettext, "_": gettext}
