@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -18,6 +19,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
     URLField,
+    widgets,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -45,6 +47,9 @@ class Form(FlaskForm):
             filters = unbound_field.kwargs.get("filters", [])
             if unbound_field.field_class in (StringField, TextAreaField, EmailField, URLField):
                 filters = [_strip, *filters]
+            default_widget = getattr(unbound_field.field_class, "widget", None)
+            if type(default_widget) is widgets.Select and "widget" not in unbound_field.kwargs:
+                options = {**options, "widget": OptionsSelect(multiple=default_widget.multiple)}
             return unbound_field.bind(form=form, filters=filters, **options)
 
     def validate(self, extra_validators=None) -> bool:
@@ -54,6 +59,22 @@ class Form(FlaskForm):
                 field.errors = [*field.errors, str(_l("This field contains a null character."))]
                 ok = False
         return ok
+
+
+class OptionsSelect(widgets.Select):
+    """WTForms' select, writing each plain option with one format string: its own builds,
+    sorts and escapes a dictionary of attributes per option, a millisecond for a list of
+    countries. The HTML is the same, attributes in the same order."""
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        if kwargs or choice.render_kw:
+            return super().render_option(choice, **kwargs)
+        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        selected = "selected " if choice.selected else ""
+        label = escape(choice.label or choice.value)
+        # Both values are escaped above and here.
+        return Markup(f'<option {selected}value="{escape(value)}">{label}</option>')  # noqa: S704
 
 
 def _strip(value):
