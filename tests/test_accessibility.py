@@ -443,3 +443,47 @@ def test_score_inputs_work_from_the_keyboard_in_arabic(contexts, demo_site):
         assert radios.nth(1).is_checked()
     finally:
         page.close()
+
+
+def test_select_fields_write_options_as_wtforms_does(app):
+    """The product's selects (OptionsSelect) write plain options themselves, faster; the HTML
+    is WTForms' own, escaping and selection included, and options with attributes of their
+    own are left to WTForms."""
+    from wtforms import SelectField, SelectMultipleField, widgets
+    from wtforms.fields.choices import SelectChoice
+
+    from awards.forms import Form, OptionsSelect, options
+
+    class Choices(Form):
+        class Meta:
+            csrf = False
+
+        one = SelectField(
+            "One",
+            choices=options(
+                [("", "Any"), ("a&b", 'A <&> "B"'), (3, "three"), (True, "yes"), ("n", "")]
+            ),
+        )
+        many = SelectMultipleField(
+            "Many", choices=options([("1", "one"), ("2", "two"), ("3", "three")])
+        )
+        marked = SelectField(
+            "Marked",
+            choices=[SelectChoice("x", "X", render_kw={"disabled": True}), SelectChoice("y", "Y")],
+            default="y",
+        )
+
+    with app.test_request_context("/?one=3&many=1&many=3"):
+        from flask import request
+
+        form = Choices(request.args)
+        ours = [form.one(), form.many(), form.marked()]
+        assert all(isinstance(field.widget, OptionsSelect) for field in form)
+        assert form.many.widget.multiple and not form.one.widget.multiple
+        form.one.widget = widgets.Select()
+        form.many.widget = widgets.Select(multiple=True)
+        form.marked.widget = widgets.Select()
+        assert ours == [form.one(), form.many(), form.marked()]
+    assert '<option selected value="3">three</option>' in ours[0]
+    assert '<option value="a&amp;b">A &lt;&amp;&gt; &#34;B&#34;</option>' in ours[0]
+    assert '<option disabled value="x">X</option>' in ours[2]
