@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from babel import Locale
@@ -13,6 +13,8 @@ from babel.dates import DateTimePattern, get_date_format, get_datetime_format, g
 from flask import Flask, has_request_context, session, url_for
 from flask_babel import format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import gettext as _
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from . import lifecycle, nominations, permissions
@@ -44,12 +46,26 @@ def local_datetime(value: datetime | None, format: str = "medium") -> str:
     Babel's ``format_datetime`` with the locale's patterns kept parsed: it looked the three
     patterns up again for every date, and a table prints fifty.
     """
+    return _local_datetime(value, format, str(get_locale() or "en"), get_timezone())
+
+
+@pass_context
+def local_datetime_filter(context: Context, value: datetime | None, format: str = "medium") -> str:
+    """The ``local_datetime`` filter: a page's language and zone are those its context was
+    given (``page_context``), found once rather than for each of a table's dates. An email,
+    rendered without the page's context, finds them as the function does."""
+    reader = context.get("reader_locale_zone")
+    if reader is None:
+        return local_datetime(value, format)
+    return _local_datetime(value, format, *reader)
+
+
+def _local_datetime(value: datetime | None, format: str, locale_name: str, zone) -> str:
     if value is None:
         return ""
-    zone = get_timezone()
     if format not in NAMED_FORMATS:
         return f"{format_datetime(value, format)} ({zone.zone})"
-    locale, glue, time_pattern, date_pattern = _datetime_patterns(str(get_locale() or "en"), format)
+    locale, glue, time_pattern, date_pattern = _datetime_patterns(locale_name, format)
     moment = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
     if hasattr(zone, "normalize"):  # pytz: the offset in force on that day
         moment = zone.normalize(moment)
@@ -205,7 +221,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["nomination_deadline"] = lambda n: lifecycle.nomination_window(
         n.category
     )[1]
-    app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["local_datetime"] = local_datetime_filter
     app.jinja_env.filters["utc_datetime"] = utc_datetime
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["bidi"] = bidi
@@ -214,9 +230,15 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def page_context() -> dict:
-        locale = str(get_locale() or "en")
+        reader_locale = get_locale()
+        locale = str(reader_locale or "en")
         return {
             **catalogue_callables(),
+            # The reader's language and zone, found once for the page: a table of 50 rows
+            # looked them up for each date, country and state it printed.
+            "reader_locale_zone": (locale, get_timezone()),
+            "country_name": partial(country_name, locale=locale),
+            "nomination_state_badge": partial(_nomination_state_badge, reader_locale),
             "languages": LANGUAGES,
             "current_language": locale.split("_")[0],
             "text_direction": text_direction(locale.split("_")[0]),

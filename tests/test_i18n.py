@@ -517,6 +517,46 @@ def test_state_badges_follow_the_language_of_each_request(app):
     assert len(set(shown.values())) == 3
 
 
+def test_a_page_formats_with_its_readers_language_and_zone_found_once(app, reader):
+    """A page's context carries the reader's language and zone (found once per page); the
+    filter, country names, state badges and ``_`` give what the functions give, in a loop
+    too. An email, rendered without the page's context, finds them itself."""
+    from flask import render_template_string
+
+    from awards.templating import nomination_state_badge
+
+    reader("fr", "Europe/Paris")
+    page = render_template_string(
+        "{% set shown = 1 %}{% for m in moments %}{{ m | local_datetime('short') }}|"
+        "{{ country_name('KE') }}|{{ nomination_state_badge(state) }}|{{ _('Language') }}|"
+        "{{ ngettext('%(num)d nomination', '%(num)d nominations', 2) }}{% endfor %}",
+        moments=[MOMENT],
+        state=NominationState.SUBMITTED,
+    )
+    badge = nomination_state_badge(NominationState.SUBMITTED)
+    assert page == (
+        f"{local_datetime(MOMENT, 'short')}|{country_name('KE')}|{badge}|Langue|2 candidatures"
+    )
+    assert page.startswith("01/02/2027 00:30 (Europe/Paris)|Kenya|")
+    email = app.jinja_env.from_string("{{ m | local_datetime }}").render(m=MOMENT)
+    assert email == local_datetime(MOMENT) == "1 févr. 2027, 00:30:00 (Europe/Paris)"
+
+
+def test_gettext_escapes_values_where_the_template_escapes(app, reader):
+    reader("en", "UTC")
+    from flask import render_template_string
+
+    values = {"title": "<b>Bold</b>"}
+    html = render_template_string(
+        "{% for x in [1] %}{{ _('Nominations of %(title)s', title=title) }}{% endfor %}", **values
+    )
+    assert html == "Nominations of &lt;b&gt;Bold&lt;/b&gt;"
+    text = app.jinja_env.from_string(
+        "{% autoescape false %}{{ _('Nominations of %(title)s', title=title) }}{% endautoescape %}"
+    ).render(_=i18n.catalogue_callables()["_"], **values)
+    assert text == "Nominations of <b>Bold</b>"
+
+
 def test_arabic_dates_read_in_arabic(reader):
     reader("ar", "Asia/Riyadh")
     shown = local_datetime(MOMENT)
