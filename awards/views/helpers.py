@@ -133,14 +133,18 @@ class Pager:
 
 class CountedPage(Pager):
     """One page of a query's rows, of ``total`` when it is known (kept elsewhere), counted in
-    SQL otherwise. A page past the end shows the last one."""
+    SQL otherwise. A page past the end shows the last one. The items are the query's first
+    column (an entity), or whole rows with ``rows``."""
 
-    def __init__(self, query, page: int, per_page: int, total: int | None = None) -> None:
+    def __init__(
+        self, query, page: int, per_page: int, total: int | None = None, *, rows: bool = False
+    ) -> None:
         if total is None:
             counted = select(func.count()).select_from(query.order_by(None).subquery())
             total = db.session.execute(counted).scalar_one()
         super().__init__(total, page, per_page)
-        self.items = list(db.session.execute(query.limit(per_page).offset(self.offset)).scalars())
+        result = db.session.execute(query.limit(per_page).offset(self.offset))
+        self.items = list(result if rows else result.scalars())
 
 
 class OpenPage:

@@ -51,7 +51,11 @@ def nominations_table(category_id: int):
     facets = screening.table_facets(category)
     form.set_choices(facets.countries)
     page = CountedPage(
-        screening.table_query(category, table), page_number(), PER_PAGE, facets.total(table)
+        screening.table_query(category, table),
+        page_number(),
+        PER_PAGE,
+        facets.total(table),
+        rows=True,
     )
     return render_template(
         "screening/nominations.html",
@@ -59,7 +63,6 @@ def nominations_table(category_id: int):
         form=form,
         table=table,
         page=page,
-        duplicates=screening.duplicate_ids(category, among=(n.id for n in page.items)),
         state_labels=STATE_LABELS,
     )
 
