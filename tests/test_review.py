@@ -520,6 +520,28 @@ def test_bid_rules(panel):
         reviews.set_bid(panel.reviewer, panel.nomination, "keen")
     listed = [n.id for n, _ in reviews.biddable_nominations(panel.reviewer, panel.category)]
     assert listed == [panel.nomination.id]
+    assert reviews.count_biddable(panel.reviewer, panel.category) == 1
+
+
+def test_bids_count_leaves_out_only_conflicts_among_biddable_nominations(panel):
+    """The count is the category's biddable nominations less the reviewer's conflicts among
+    them: a conflict on a nomination that is not biddable, in another category, or of
+    another reviewer takes nothing off."""
+    other_reviewer = make_user()
+    grant(other_reviewer, Role.REVIEWER, category=panel.category)
+    elsewhere = make_nomination(make_category(), state=NominationState.ELIGIBLE)
+    submitted = make_nomination(panel.category, state=NominationState.SUBMITTED)
+    shortlisted = make_nomination(panel.category, state=NominationState.SHORTLISTED)
+    conflicted = make_nomination(panel.category, state=NominationState.ELIGIBLE)
+    theirs = make_nomination(panel.category, state=NominationState.ELIGIBLE)
+    for nomination in (elsewhere, submitted, conflicted):
+        conflict(panel.reviewer, nomination)
+    conflict(other_reviewer, theirs)
+    db.session.commit()
+    listed = {n.id for n, _ in reviews.biddable_nominations(panel.reviewer, panel.category)}
+    assert listed == {panel.nomination.id, shortlisted.id, theirs.id}
+    assert reviews.count_biddable(panel.reviewer, panel.category) == 3
+    assert reviews.count_biddable(other_reviewer, panel.category) == 3
 
 
 # --- Profile -------------------------------------------------------------------------------
