@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, func, literal, null, or_, select, union_all
 from wtforms import IntegerField, TextAreaField
 from wtforms.validators import NumberRange, Optional
 
@@ -201,9 +201,10 @@ def change_role(category_id: int, grant_id: int):
 
 
 def _assignable_query(category: Category, missing_only: bool):
-    """The nominations to assign, by reference; ``missing_only``: those short of reviewers."""
+    """The nominations to assign, by reference; ``missing_only``: those short of reviewers.
+    Rows of what the page shows of them: whole nominations took twice as long to read."""
     query = (
-        select(Nomination)
+        select(Nomination.id, Nomination.reference, Nomination.nominee_name)
         .where(
             Nomination.category_id == category.id,
             Nomination.state.in_(assigning.ASSIGNABLE_STATES),
@@ -220,25 +221,31 @@ def _assignable_query(category: Category, missing_only: bool):
     return query
 
 
-def _assignment_rows(nominations: list[Nomination]):
-    """The reviewers and conflicts of these nominations (one page of them)."""
+def _assignment_rows(nominations: Sequence[Row]):
+    """The reviewers and conflicts of these nominations (one page of them), in one statement:
+    assignments in the order they were made, each with its review's state, then conflicts."""
     ids = [nomination.id for nomination in nominations]
     # The review's state by a lookup per assignment: joined, PostgreSQL chose to read every
     # review of the edition (3.4 ms for 13,000) rather than look up the page's 150.
     review_state = select(Review.state).where(Review.assignment_id == Assignment.id)
-    existing = db.session.execute(
-        select(Assignment.nomination_id, Assignment.reviewer_id, review_state.scalar_subquery())
-        .where(Assignment.nomination_id.in_(ids))
-        .order_by(Assignment.id)
-    ).all()
+    reviewers = select(
+        literal(True).label("assigned"),
+        Assignment.id,
+        Assignment.nomination_id,
+        Assignment.reviewer_id,
+        review_state.scalar_subquery().label("state"),
+    ).where(Assignment.nomination_id.in_(ids))
+    conflicts = select(
+        literal(False), Conflict.id, Conflict.nomination_id, Conflict.reviewer_id, null()
+    ).where(Conflict.nomination_id.in_(ids))
     assigned: dict[int, list[tuple[int, ReviewState | None]]] = defaultdict(list)
-    for nid, rid, state in existing:
-        assigned[nid].append((rid, state))
     conflicted: dict[int, list[int]] = defaultdict(list)
-    for nid, rid in db.session.execute(
-        select(Conflict.nomination_id, Conflict.reviewer_id).where(Conflict.nomination_id.in_(ids))
-    ).all():
-        conflicted[nid].append(rid)
+    rows = db.session.execute(union_all(reviewers, conflicts)).all()
+    for is_assignment, _id, nid, rid, state in sorted(rows, key=lambda row: (not row[0], row[1])):
+        if is_assignment:
+            assigned[nid].append((rid, state))
+        else:
+            conflicted[nid].append(rid)
     return assigned, conflicted
 
 
@@ -272,6 +279,7 @@ def assignments(category_id: int):
         page_number(),
         ASSIGNMENTS_PER_PAGE,
         None if missing_only else workload.nominations,
+        rows=True,
     )
     nominations = list(page.items)
     assigned, conflicted = _assignment_rows(nominations)
