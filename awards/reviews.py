@@ -666,26 +666,40 @@ class BidRow:
 def bid_rows(
     reviewer: User, category: Category, *, offset: int = 0, limit: int | None = None
 ) -> list[BidRow]:
+    """A page of ``biddable_nominations`` as the bids page shows it: read as the columns it
+    shows rather than whole nominations, which took twice as long."""
     blind = is_blind_for(category, reviewer)
+    query = _biddable(
+        reviewer,
+        category,
+        Nomination.id,
+        Nomination.reference,
+        Nomination.nominee_name,
+        Nomination.nominee_organisation,
+        Nomination.language,
+        Nomination.topics,
+    ).order_by(Nomination.number)
+    if limit is not None:
+        query = query.offset(offset).limit(limit)
     return [
         BidRow(
-            nomination_id=nomination.id,
-            reference=nomination.reference,
-            nominee_name=None if blind else nomination.nominee_name,
-            nominee_organisation=None if blind else nomination.nominee_organisation,
-            language=nomination.language,
-            topics=tuple(nomination.topics or ()),
-            level=level,
+            nomination_id=row.id,
+            reference=row.reference,
+            nominee_name=None if blind else row.nominee_name,
+            nominee_organisation=None if blind else row.nominee_organisation,
+            language=row.language,
+            topics=tuple(row.topics or ()),
+            level=row.level,
         )
-        for nomination, level in biddable_nominations(
-            reviewer, category, offset=offset, limit=limit
-        )
+        for row in db.session.execute(query)
     ]
 
 
-def _biddable(reviewer: User, category: Category):
+def _biddable(reviewer: User, category: Category, *columns: Any):
+    """The category's nominations this reviewer may bid on with their bid's level: whole
+    nominations, or these columns of them."""
     return (
-        select(Nomination, Bid.level)
+        select(*(columns or (Nomination,)), Bid.level)
         .outerjoin(Bid, and_(Bid.nomination_id == Nomination.id, Bid.reviewer_id == reviewer.id))
         .where(
             Nomination.category_id == category.id,
