@@ -87,13 +87,22 @@ COMMITTEE_SEATS = (Role.REVIEWER, Role.CHAIR)
 
 
 def _seats_query(category: Category, search: str = ""):
-    """The committee's seats by member name; ``search`` keeps names or emails containing it."""
+    """The committee's seats by member name; ``search`` keeps names or emails containing it.
+    Rows of what the committee page shows of each seat and its member: the grant's and the
+    person's whole rows took twice as long to read."""
     return (
-        select(RoleGrant)
+        select(
+            RoleGrant.id,
+            RoleGrant.role,
+            RoleGrant.user_id,
+            User.name,
+            User.email,
+            User.review_languages,
+            User.review_topics,
+        )
         .join(User, User.id == RoleGrant.user_id)
         .where(*_seat_filter(category, search))
         .order_by(User.name, User.id)
-        .options(db.joinedload(RoleGrant.user))
     )
 
 
@@ -115,11 +124,10 @@ def _seat_filter(category: Category, search: str) -> list:
 def _render_committee(category: Category, form: ReviewSettingsForm):
     search_form = UserSearchForm(request.args)
     search = search_form.q.data.strip() if search_form.validate() and search_form.q.data else ""
-    query = _seats_query(category, search)
-    page = db.paginate(query, page=page_number(), per_page=COMMITTEE_PER_PAGE, error_out=False)
-    if not page.items and page.page > page.pages > 0:  # past the end: the last page
-        page = db.paginate(query, page=page.pages, per_page=COMMITTEE_PER_PAGE, error_out=False)
-    seats = list(page.items)
+    page = CountedPage(
+        _seats_query(category, search), page_number(), COMMITTEE_PER_PAGE, rows=True
+    )
+    seats = page.items
     return render_template(
         "committee/members.html",
         category=category,
