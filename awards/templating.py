@@ -115,6 +115,29 @@ def url_pattern(endpoint: str, key: str, **values: Any) -> Callable[[int], str]:
     return lambda value: f"{head}{int(value)}{tail}"
 
 
+def grant_label(grant) -> str:
+    """A role grant as people read it ("Committee chair: <category>"). A function, not an
+    included template: every inclusion copied the page's whole context."""
+    organisation, category = grant.organisation, grant.category
+    return role_label(
+        grant.role,
+        organisation.name if organisation else None,
+        category.title if category else None,
+    )
+
+
+def role_label(role, organisation: str | None, category: str | None) -> str:
+    """A role with the organisation or the category it applies to, as people read it."""
+    value = role.value
+    if value == "secretariat":
+        return _("EMG Secretariat")
+    if value == "member_admin":
+        return _("Administrator of %(org)s", org=organisation)
+    if value == "chair":
+        return _("Committee chair: %(category)s", category=category)
+    return _("Committee reviewer: %(category)s", category=category)
+
+
 def bidi(value) -> Markup:
     """Text someone typed (a name, a title, a reference, an email address), isolated with its
     own direction: a Latin name inside an Arabic sentence, or an Arabic one inside English,
@@ -211,6 +234,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["nomination_state_badge"] = nomination_state_badge
     app.jinja_env.globals["review_state_badge"] = review_state_badge
     app.jinja_env.globals["url_pattern"] = url_pattern
+    app.jinja_env.globals["grant_label"] = grant_label
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["hint"] = question_hint
     app.jinja_env.globals["accept"] = file_accept

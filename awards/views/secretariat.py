@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy import Row, func, or_, select
+from sqlalchemy.orm import aliased
 
 from .. import accounts, administration, exports, permissions
 from ..errors import keeps_input_on_csrf_failure
@@ -23,9 +24,11 @@ from ..forms import (
     UserSearchForm,
     UserStatusForm,
 )
-from ..models import AuditEvent, Edition, Organisation, Role, RoleGrant, User, utcnow
+from ..models import AuditEvent, Category, Edition, Organisation, Role, RoleGrant, User, utcnow
+from ..templating import role_label
 from .helpers import (
     XLSX_TYPE,
+    CountedPage,
     OpenPage,
     download_response,
     get_or_404,
@@ -142,6 +145,23 @@ def edit_edition(edition_id: int | None = None):
 # --- People ------------------------------------------------------------------------------
 
 
+def _roles_of(people: Sequence[Row]) -> dict[int, list[str]]:
+    """These people's roles as the people page names them, in one statement rather than one
+    per person, read as the few columns it names them by."""
+    roles: dict[int, list[str]] = {person.id: [] for person in people}
+    if roles:
+        query = (
+            select(RoleGrant.user_id, RoleGrant.role, Organisation.name, Category.title)
+            .outerjoin(Organisation, Organisation.id == RoleGrant.organisation_id)
+            .outerjoin(Category, Category.id == RoleGrant.category_id)
+            .where(RoleGrant.user_id.in_(list(roles)))
+            .order_by(RoleGrant.id)
+        )
+        for user_id, role, organisation, category in db.session.execute(query):
+            roles[user_id].append(role_label(role, organisation, category))
+    return roles
+
+
 @bp.get("/users")
 @rule_required(permissions.can_manage_users)
 def users():
@@ -150,16 +170,16 @@ def users():
     sort = sort if sort in USER_SORTS else "name"
     descending = request.args.get("dir") == "desc"
     column = USER_SORTS[sort]
-    # Every person's roles in one more statement, not one per row.
-    query = (
-        select(User)
-        .order_by(column.desc() if descending else column, User.id)
-        .options(
-            selectinload(User.grants).options(
-                joinedload(RoleGrant.organisation), joinedload(RoleGrant.category)
-            )
-        )
-    )
+    # Rows of what the page shows of each person: whole rows took twice as long to read.
+    query = select(
+        User.id,
+        User.name,
+        User.email,
+        User.created_at,
+        User.is_active_account,
+        User.password_hash.is_not(None).label("has_password"),
+        User.email_verified_at.is_not(None).label("is_verified"),
+    ).order_by(column.desc() if descending else column, User.id)
     role = request.args.get("role", "")
     if role in {r.value for r in Role}:
         query = query.where(User.grants.any(RoleGrant.role == Role(role)))
@@ -171,11 +191,12 @@ def users():
                 func.lower(User.name).contains(needle, autoescape=True),
             )
         )
-    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
+    page = CountedPage(query, page_number(), PER_PAGE, rows=True)
     return render_template(
         "secretariat/users.html",
         form=form,
         page=page,
+        roles_of=_roles_of(page.items),
         sort=sort,
         descending=descending,
         role=role if role in {r.value for r in Role} else "",
