@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from . import audit, tokens
@@ -73,14 +73,18 @@ def user_by_email(email: str) -> User | None:
     return db.session.execute(select(User).where(User.email == email)).scalar_one_or_none()
 
 
+# The person behind a request, with their role grants in the same statement: nearly every
+# signed-in page checks them, and a round trip costs more than the few joined rows (a person
+# has a handful of roles). Built once, as every request runs it.
+_SIGNED_IN = select(User).options(joinedload(User.grants)).where(User.id == bindparam("user_id"))
+
+
 def load_user(session_id: str) -> User | None:
     """Flask-Login's loader: the session id is ``<user id>:<session nonce>``."""
     user_id, _, nonce = session_id.partition(":")
     if not user_id.isdigit() or not nonce:
         return None
-    # The grants come in the same statement: nearly every signed-in page checks them, and a
-    # round trip costs more than the few joined rows (a person has a handful of roles).
-    user = db.session.get(User, int(user_id), options=[joinedload(User.grants)])
+    user = db.session.execute(_SIGNED_IN, {"user_id": int(user_id)}).unique().scalar()
     if user is None or user.session_nonce != nonce or not user.is_active:
         return None
     return user

@@ -33,10 +33,10 @@ from ..models import (
     User,
 )
 from .helpers import (
-    CATEGORY_PAGE_LOADS,
     XLSX_TYPE,
     CountedPage,
     ListPage,
+    category_page_or_404,
     download_response,
     get_or_404,
     managed_category,
@@ -124,9 +124,7 @@ def _seat_filter(category: Category, search: str) -> list:
 def _render_committee(category: Category, form: ReviewSettingsForm):
     search_form = UserSearchForm(request.args)
     search = search_form.q.data.strip() if search_form.validate() and search_form.q.data else ""
-    page = CountedPage(
-        _seats_query(category, search), page_number(), COMMITTEE_PER_PAGE, rows=True
-    )
+    page = CountedPage(_seats_query(category, search), page_number(), COMMITTEE_PER_PAGE, rows=True)
     seats = page.items
     return render_template(
         "committee/members.html",
@@ -446,7 +444,7 @@ def approve(category_id: int):
 
 
 def _results_category(category_id: int) -> Category:
-    category = get_or_404(Category, category_id, *CATEGORY_PAGE_LOADS)
+    category = category_page_or_404(category_id)
     require(permissions.can_see_scores(current_user, category))
     return category
 

@@ -21,9 +21,9 @@ from ..forms_screening import STATE_LABELS
 from ..models import Category, DecisionKind, Edition, Nomination
 from .committee import AGGREGATE_LABELS, RANKING_PER_PAGE, _compute, _nominee_shown
 from .helpers import (
-    CATEGORY_PAGE_LOADS,
     XLSX_TYPE,
     ListPage,
+    category_page_or_404,
     download_response,
     get_or_404,
     page_number,
@@ -39,7 +39,7 @@ bp = Blueprint("decisions", __name__)
 
 def _category(category_id: int) -> Category:
     """The category if the signed-in person may see its scores (and so its decisions)."""
-    category = get_or_404(Category, category_id, *CATEGORY_PAGE_LOADS)
+    category = category_page_or_404(category_id)
     require(permissions.can_see_scores(current_user, category))
     return category
 

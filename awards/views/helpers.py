@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from flask import Request, Response, abort, request
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter, UnicodeConverter
@@ -20,6 +20,11 @@ from ..models import Category
 # What every page of a category reads: its organisation (whose administrators may manage
 # it) and its edition (dates, navigation), in the statement that finds the category.
 CATEGORY_PAGE_LOADS = (joinedload(Category.organisation), joinedload(Category.edition))
+# That statement, built once: building it and hashing its options for SQLAlchemy's statement
+# cache took as long as PostgreSQL took to answer it.
+_CATEGORY_PAGE = (
+    select(Category).options(*CATEGORY_PAGE_LOADS).where(Category.id == bindparam("category_id"))
+)
 
 T = TypeVar("T")
 
@@ -74,6 +79,15 @@ class CleanArgsRequest(Request):
         )
 
 
+def category_page_or_404(category_id: int) -> Category:
+    """The category a category's page is about, with its organisation and edition; 404 if
+    there is none."""
+    category = db.session.execute(_CATEGORY_PAGE, {"category_id": category_id}).scalar()
+    if category is None:
+        abort(404)
+    return category
+
+
 def get_or_404(model: type[T], object_id: int, *options: Any) -> T:
     obj = db.session.get(model, object_id, options=options)
     if obj is None:
@@ -91,7 +105,7 @@ def managed_category(category_id: int):
     """The category if the signed-in person may manage it: 404 if missing, 403 otherwise."""
     from .. import permissions
 
-    category = get_or_404(Category, category_id, *CATEGORY_PAGE_LOADS)
+    category = category_page_or_404(category_id)
     require(permissions.can_manage_category(current_user, category))
     return category
 

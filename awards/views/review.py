@@ -23,7 +23,13 @@ from ..extensions import db
 from ..forms import Form
 from ..i18n import LANGUAGES
 from ..models import Attachment, BidLevel, Category, Nomination
-from .helpers import CATEGORY_PAGE_LOADS, Pager, get_or_404, page_number, require
+from .helpers import (
+    CATEGORY_PAGE_LOADS,
+    Pager,
+    category_page_or_404,
+    page_number,
+    require,
+)
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -128,7 +134,7 @@ def _committee_nomination(nomination_id: int) -> Nomination:
 
 
 def _committee_category(category_id: int) -> Category:
-    category = get_or_404(Category, category_id, *CATEGORY_PAGE_LOADS)
+    category = category_page_or_404(category_id)
     require(permissions.committee_role(current_user, category) is not None, hide=True)
     return category
 
