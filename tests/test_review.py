@@ -873,6 +873,33 @@ def test_bids_through_the_page(browser, panel):
     assert db.session.scalar(select(func.count(Bid.id))) == 2
 
 
+def test_open_bids_page_shows_and_escapes_what_people_typed(browser):
+    """The bids rows are written in Python: names, organisations, topics and the error of a
+    refused bid are escaped there, and an open review shows the nominee's column."""
+    panel = make_panel(blind=False)
+    hostile = make_nomination(
+        panel.category,
+        state=NominationState.ELIGIBLE,
+        nominee_name="<script>alert(1)</script>",
+        nominee_organisation='Repair & "Reuse"',
+        topics=["<b>Repair</b>"],
+    )
+    db.session.commit()
+    login(browser, panel.reviewer)
+    url = f"/review/categories/{panel.category.id}/bids"
+    page = browser.get(url).get_data(as_text=True)
+    assert 'scope="col">Nominee' in page and NOMINEE in page and ORGANISATION in page
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Repair &amp; &#34;Reuse&#34;" in page and "&lt;b&gt;Repair&lt;/b&gt;" in page
+    assert f'<legend class="visually-hidden">Your bid on {hostile.reference}</legend>' in page
+    response = browser.post(url, {f"bid-{hostile.id}": "keen"}, page=url)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'<fieldset aria-describedby="bid-{hostile.id}-error">' in page
+    assert f'<div id="bid-{hostile.id}-error" class="invalid-feedback d-block">' in page
+
+
 def test_profile_through_the_page(browser, panel):
     login(browser, panel.reviewer)
     page = browser.get("/review/profile").get_data(as_text=True)

@@ -6,6 +6,7 @@ ids reveal nothing; what a reviewer sees of a nomination goes through ``reviews.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -23,6 +24,7 @@ from ..extensions import db
 from ..forms import Form
 from ..i18n import LANGUAGES
 from ..models import Attachment, BidLevel, Category, Nomination
+from ..templating import url_pattern
 from .helpers import (
     CATEGORY_PAGE_LOADS,
     Pager,
@@ -81,22 +83,59 @@ BID_CHOICES = [
 ]
 
 
-def bid_inputs(nomination_id: int, current: str, choices: list[tuple[str, str]]) -> Markup:
-    """The radio buttons of one row of the bids page. A function, not a loop in the template:
-    fifty rows of four choices took a third of the page's time as template code. The keys
-    are the bid levels' own values and the id a number; the labels are escaped."""
+def bid_table_rows(
+    rows: list[reviews.BidRow], *, blind: bool, problems: Mapping[int, str]
+) -> Markup:
+    """The bids page's table rows. Written here rather than as a loop in the template: a
+    row of the template cost 20 µs (a page of fifty, a third of the page), this a quarter
+    of that. Every text that is not a number or a bid level's own value is escaped."""
+    choices = [(key, escape(str(label))) for key, label in BID_CHOICES]
+    declare = escape(_("Declare a conflict"))
+    # Translated once; a NUL, which no text holds, marks where each row's reference goes.
+    bid_on = str(escape(_("Your bid on %(ref)s", ref="\x00")))
+    conflict_url = url_pattern("review.conflict", "nomination_id")
+    no_value, nul = "—", "\x00"
     parts = []
-    for key, label in choices:
-        suffix = key or "none"
-        checked = " checked" if key == current else ""
+    for row in rows:
+        nid, reference = int(row.nomination_id), escape(row.reference)
+        problem = problems.get(nid)
+        described = f' aria-describedby="bid-{nid}-error"' if problem else ""
+        current = row.level.value if row.level else ""
+        parts.append(f"<tr><td><code>{reference}</code></td>")
+        if not blind:
+            organisation = (
+                f'<br><span class="text-body-secondary">{escape(row.nominee_organisation)}</span>'
+                if row.nominee_organisation
+                else ""
+            )
+            parts.append(
+                f'<td dir="auto">{escape(row.nominee_name or no_value)}{organisation}</td>'
+            )
         parts.append(
-            '<div class="form-check form-check-inline">'
-            f'<input class="form-check-input" type="radio" name="bid-{nomination_id}"'
-            f' id="bid-{nomination_id}-{suffix}" value="{key}"{checked}>'
-            f'<label class="form-check-label" for="bid-{nomination_id}-{suffix}">'
-            f"{escape(label)}</label></div>"
+            f"<td>{escape(LANGUAGES.get(row.language, row.language))}</td>"
+            f'<td dir="auto">{escape(", ".join(row.topics) or no_value)}</td>'
+            f'<td><fieldset{described}><legend class="visually-hidden">'
+            f"{bid_on.replace(nul, reference)}</legend>"
         )
-    # Safe: the label is escaped, the rest are numbers and the bid levels' own values.
+        for key, label in choices:
+            suffix = key or "none"
+            checked = " checked" if key == current else ""
+            parts.append(
+                '<div class="form-check form-check-inline">'
+                f'<input class="form-check-input" type="radio" name="bid-{nid}"'
+                f' id="bid-{nid}-{suffix}" value="{key}"{checked}>'
+                f'<label class="form-check-label" for="bid-{nid}-{suffix}">{label}</label></div>'
+            )
+        if problem:
+            error = escape(problem)
+            parts.append(
+                f'<div id="bid-{nid}-error" class="invalid-feedback d-block">{error}</div>'
+            )
+        parts.append(
+            f'</fieldset></td><td><a href="{escape(conflict_url(nid))}">{declare}'
+            f'<span class="visually-hidden"> — {reference}</span></a></td></tr>'
+        )
+    # Safe: every value above is escaped, a number, or a bid level's own value.
     return Markup("".join(parts))  # noqa: S704  # nosec B704
 
 
@@ -256,17 +295,15 @@ def bids(category_id: int):
             )
             return redirect(url_for("review.bids", category_id=category.id, page=pager.page))
         db.session.expire_all()  # show what is stored, not what was tried
+    rows = reviews.bid_rows(current_user, category, offset=pager.offset, limit=BIDS_PER_PAGE)
     return (
         render_template(
             "review/bids.html",
             category=category,
             form=form,
-            rows=reviews.bid_rows(current_user, category, offset=pager.offset, limit=BIDS_PER_PAGE),
+            rows=bid_table_rows(rows, blind=category.blind_review, problems=problems),
             page=pager,
             problems=problems,
-            # Translated once: lazy labels would be looked up again in every row.
-            bid_choices=[(key, str(label)) for key, label in BID_CHOICES],
-            bid_inputs=bid_inputs,
             closed=reviews.reviews_closed(category),
         ),
         400 if problems else 200,
