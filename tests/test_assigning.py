@@ -554,6 +554,39 @@ def test_the_page_names_every_assigned_reviewer_even_one_off_the_committee(brows
         assert "Reviewer 0" in row and "Reviewer 1" in row
 
 
+def test_the_page_shows_each_rows_reviews_gaps_and_conflicts_escaped(browser):
+    """The table's rows and the member boxes are written in Python: what people typed is
+    escaped, each review's state and each nomination's gap and conflicts are shown."""
+    c = setup_committee(reviewer_count=3, k=3)
+    c.reviewers[0].name = "<i>Ada</i> & Co"
+    c.nominations[0].nominee_name = '<script>"x"</script>'
+    first = assign(c.reviewers[0], c.nominations[0])
+    submit_review(first)
+    draft = assign(c.reviewers[1], c.nominations[0])
+    submit_review(draft, ReviewState.DRAFT)
+    assign(c.reviewers[2], c.nominations[1])
+    conflict(c.reviewers[2], c.nominations[0])
+    db.session.commit()
+    login(browser, c.admin)
+    html = browser.get(c.url).get_data(as_text=True)
+    assert "<i>Ada</i>" not in html and '<script>"x"</script>' not in html
+    row = html[html.index("&lt;script&gt;&#34;x&#34;&lt;/script&gt;") :]
+    row = row[: row.index("</tr>")]
+    assert "<li>&lt;i&gt;Ada&lt;/i&gt; &amp; Co — submitted</li>" in row
+    assert "<li>Reviewer 1 — draft</li>" in row
+    assert "1 reviewer missing" in row and "<td>Reviewer 2</td>" in row
+    row = html[html.index("Nominee 1") :]
+    row = row[: row.index("</tr>")]
+    assert "<li>Reviewer 2 — not started</li>" in row and "2 reviewers missing" in row
+    assert '<span class="text-body-secondary">none</span>' in row
+    boxes = re.findall(r'<label class="form-check-label" for="reviewer-\d+">([^<]*)</label>', html)
+    assert sorted(boxes) == [
+        "&lt;i&gt;Ada&lt;/i&gt; &amp; Co (1 assigned)",
+        "Reviewer 1 (1 assigned)",
+        "Reviewer 2 (1 assigned)",
+    ]
+
+
 def test_the_page_counts_and_pages_the_nominations_to_assign(browser, monkeypatch):
     from awards.views import committee
 
