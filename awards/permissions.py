@@ -177,16 +177,20 @@ def is_nominator(user: Any, nomination: Nomination) -> bool:
 
 
 def can_review_nomination(
-    user: Any, nomination: Nomination, assignment: Assignment | None = None
+    user: Any,
+    nomination: Nomination,
+    assignment: Assignment | None = None,
+    conflicted: bool | None = None,
 ) -> bool:
     """Score it: assigned, on the committee, and not conflicted. A caller that has read the
-    person's assignment to it already gives it, and saves the lookup."""
+    person's assignment to it, and whether they have a conflict on it, gives them and saves
+    the lookups (``reviews.assignment_and_conflict`` reads both in one statement)."""
     return (
         committee_role(user, nomination.category) is not None
         and nomination.state is not NominationState.DRAFT
         and nomination.state is not NominationState.WITHDRAWN
         and _holds(user, nomination, assignment)
-        and not is_conflicted(user, nomination)
+        and not (is_conflicted(user, nomination) if conflicted is None else conflicted)
     )
 
 

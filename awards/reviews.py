@@ -257,18 +257,26 @@ def committee_work(reviewer: User) -> list[CommitteeWork]:
     return list(work.values())
 
 
-def assignment_for(reviewer: User, nomination: Nomination) -> Assignment | None:
+def assignment_and_conflict(
+    reviewer: User, nomination: Nomination
+) -> tuple[Assignment, bool] | None:
     """The reviewer's assignment to the nomination, with its review and the review's scores
-    (whoever asks shows or saves them), in one statement: a rubric has a few criteria."""
-    return (
+    (whoever asks shows or saves them), and whether the reviewer has a conflict on it; None
+    when not assigned. One statement: a rubric has a few criteria, and the conflict was a
+    round trip of its own on every opening of the scoring page."""
+    conflicted = exists().where(
+        Conflict.reviewer_id == reviewer.id, Conflict.nomination_id == nomination.id
+    )
+    row = (
         db.session.execute(
-            select(Assignment)
+            select(Assignment, conflicted.label("conflicted"))
             .options(joinedload(Assignment.review).joinedload(Review.scores))
             .where(Assignment.reviewer_id == reviewer.id, Assignment.nomination_id == nomination.id)
         )
         .unique()
-        .scalar_one_or_none()
+        .one_or_none()
     )
+    return None if row is None else (row[0], bool(row[1]))
 
 
 def reviews_closed(category: Category, now: datetime | None = None) -> bool:

@@ -534,7 +534,7 @@ def test_approval_locks_the_results_and_the_scores(world):
             step()
         db.session.rollback()
     reviewer = world.user("reviewer")
-    assignment = reviews.assignment_for(reviewer, world.nomination(3))
+    assignment, _conflicted = reviews.assignment_and_conflict(reviewer, world.nomination(3))
     criterion = world.fresh().criteria[0]
     with pytest.raises(reviews.ReviewError, match="decided"):
         reviews.save_review(
@@ -862,7 +862,9 @@ def test_scoring_page_refuses_changes_once_decided(make_browser, world):
     decisions.approve_proposal(category, world.user("secretariat"))
     db.session.commit()
     target = world.nominations[3]
-    assignment = reviews.assignment_for(world.user("reviewer"), world.nomination(3))
+    assignment, _conflicted = reviews.assignment_and_conflict(
+        world.user("reviewer"), world.nomination(3)
+    )
     criterion = world.fresh().criteria[0]
     browser = as_(make_browser, world, "reviewer")
     url = f"/review/nominations/{target.id}"

@@ -449,12 +449,32 @@ def test_an_assignment_read_already_gives_the_same_answer(world, person, expecte
     """The scoring page reads the assignment first and hands it over: one's own assignment
     gives the same answer as the lookup, and another person's never stands for one's own."""
     someone = world.people[person]
-    own = None if person == "anonymous" else reviews.assignment_for(someone, world.nomination)
+    own = (
+        None
+        if person == "anonymous"
+        else reviews.assignment_and_conflict(someone, world.nomination)
+    )
     if own is not None:
-        assert permissions.can_review_nomination(someone, world.nomination, own) is expected
-    theirs = reviews.assignment_for(world.reviewer, world.nomination)
+        assert permissions.can_review_nomination(someone, world.nomination, *own) is expected
+        assert own[1] is permissions.is_conflicted(someone, world.nomination)
+    theirs, _conflicted = reviews.assignment_and_conflict(world.reviewer, world.nomination)
     allowed = permissions.can_review_nomination(someone, world.nomination, theirs)
     assert allowed is (person == "reviewer")
+
+
+def test_a_conflict_read_with_the_assignment_refuses_review(world):
+    """The conflict read in the assignment's statement counts as the lookup does."""
+    assigned, conflicted = reviews.assignment_and_conflict(
+        world.conflicted_reviewer, world.nomination
+    )
+    assert conflicted is True
+    assert not permissions.can_review_nomination(
+        world.conflicted_reviewer, world.nomination, assigned, conflicted
+    )
+    own, clear = reviews.assignment_and_conflict(world.reviewer, world.nomination)
+    assert clear is False
+    assert permissions.can_review_nomination(world.reviewer, world.nomination, own, clear)
+    assert not permissions.can_review_nomination(world.reviewer, world.nomination, own, True)
 
 
 @pytest.mark.parametrize("state", ALL_STATES, ids=str)

@@ -142,23 +142,24 @@ def bid_table_rows(
 # --- Lookups -------------------------------------------------------------------------------
 
 
-def _reviewable(nomination_id: int) -> tuple[Nomination, Any]:
-    """The nomination and this reviewer's assignment; 404 to anyone who may not review it."""
+def _reviewable(nomination_id: int, *, shown: bool = False) -> tuple[Nomination, Any]:
+    """The nomination and this reviewer's assignment; 404 to anyone who may not review it.
+    ``shown``: the nomination is shown (its answers and files are read with it)."""
     # The category, its edition and its organisation come with the nomination: every
-    # reviewing page prints them, and each was a statement of its own.
-    nomination = db.session.get(
-        Nomination,
-        nomination_id,
-        options=[joinedload(Nomination.category).options(*CATEGORY_PAGE_LOADS)],
-    )
+    # reviewing page prints them, and each was a statement of its own; so do the answers
+    # and files of a nomination shown, a few rows each.
+    options = [joinedload(Nomination.category).options(*CATEGORY_PAGE_LOADS)]
+    if shown:
+        options += [joinedload(Nomination.answers), joinedload(Nomination.attachments)]
+    nomination = db.session.get(Nomination, nomination_id, options=options)
     if nomination is None:
         abort(404)
-    assignment = reviews.assignment_for(current_user, nomination)
-    if assignment is None or not permissions.can_review_nomination(
-        current_user, nomination, assignment
+    standing = reviews.assignment_and_conflict(current_user, nomination)
+    if standing is None or not permissions.can_review_nomination(
+        current_user, nomination, *standing
     ):
         abort(404)
-    return nomination, assignment
+    return nomination, standing[0]
 
 
 def _committee_nomination(nomination_id: int) -> Nomination:
@@ -347,7 +348,7 @@ def _render_score(nomination, assignment, form, chosen, problems=None, unsaved=N
 @login_required
 @keeps_input_on_csrf_failure
 def score(nomination_id: int):
-    nomination, assignment = _reviewable(nomination_id)
+    nomination, assignment = _reviewable(nomination_id, shown=request.method == "GET")
     criteria = nomination.category.criteria
     form = ScoreForm()
     if request.method == "GET":
@@ -372,7 +373,7 @@ def score(nomination_id: int):
     except reviews.ReviewConflict as exc:
         db.session.rollback()
         flash(str(exc), "warning")
-        nomination, assignment = _reviewable(nomination_id)
+        nomination, assignment = _reviewable(nomination_id, shown=True)
         unsaved = {
             "scores": [(c.title, typed.get(c.id) or "—") for c in criteria],
             "comments": form.comments.data or "",
@@ -406,7 +407,7 @@ def score(nomination_id: int):
 @bp.get("/nominations/<int:nomination_id>/attachments/<int:attachment_id>")
 @login_required
 def download(nomination_id: int, attachment_id: int):
-    nomination, _assignment = _reviewable(nomination_id)
+    nomination, _assignment = _reviewable(nomination_id, shown=True)
     shown = reviews.blind_view(nomination, current_user).file(attachment_id)
     attachment = db.session.get(Attachment, attachment_id)
     if shown is None or attachment is None:
