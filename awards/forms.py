@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 
+from babel import Locale, support
+from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
@@ -22,6 +26,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import messages_path
 from wtforms.validators import (
     URL,
     DataRequired,
@@ -52,6 +57,14 @@ class Form(FlaskForm):
                 options = {**options, "widget": OptionsSelect(multiple=default_widget.multiple)}
             return unbound_field.bind(form=form, filters=filters, **options)
 
+        def get_translations(self, form):
+            # WTForms' own messages ("Not a valid choice.") in the reader's language, from a
+            # catalogue read once per language: Flask-WTF read it from disk again on every
+            # request that built a form, and every page builds one (the language chooser).
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_catalogue(str(get_locale() or "en"))
+
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         for field in self:
@@ -75,6 +88,11 @@ class OptionsSelect(widgets.Select):
         label = escape(choice.label or choice.value)
         # Both values are escaped above and here.
         return Markup(f'<option {selected}value="{escape(value)}">{label}</option>')  # noqa: S704
+
+
+@cache
+def _wtforms_catalogue(locale: str) -> support.NullTranslations:
+    return support.Translations.load(messages_path(), [Locale.parse(locale)], domain="wtforms")
 
 
 def _strip(value):

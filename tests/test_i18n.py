@@ -638,3 +638,34 @@ def test_stylesheet_uses_logical_properties():
         css,
     )
     assert not physical, f"use margin-inline-start, inset-inline-end... instead of {physical}"
+
+
+def test_wtforms_messages_follow_the_reader_from_a_catalogue_read_once(app):
+    """WTForms' own messages are in the reader's language; each language's catalogue is read
+    once, not on every request that builds a form."""
+    from flask_babel import force_locale
+    from wtforms import SelectField
+
+    from awards.forms import Form, _wtforms_catalogue, options
+
+    class Choice(Form):
+        class Meta:
+            csrf = False
+
+        pick = SelectField("Pick", choices=options([("a", "A")]))
+
+    _wtforms_catalogue.cache_clear()
+    said = {}
+    for language in ("fr", "en", "fr", "es"):
+        with app.test_request_context("/?pick=z"), force_locale(language):
+            from flask import request
+
+            form = Choice(request.args)
+            assert not form.validate()
+            said[language] = form.pick.errors[0]
+    assert said == {
+        "fr": "N'est pas un choix valide.",
+        "en": "Not a valid choice.",
+        "es": "Opción inválida.",
+    }
+    assert _wtforms_catalogue.cache_info().misses == 3
