@@ -46,7 +46,7 @@ def local_datetime(value: datetime | None, format: str = "medium") -> str:
     Babel's ``format_datetime`` with the locale's patterns kept parsed: it looked the three
     patterns up again for every date, and a table prints fifty.
     """
-    return _local_datetime(value, format, str(get_locale() or "en"), get_timezone())
+    return local_datetime_in(value, format, str(get_locale() or "en"), get_timezone())
 
 
 @pass_context
@@ -57,10 +57,11 @@ def local_datetime_filter(context: Context, value: datetime | None, format: str 
     reader = context.get("reader_locale_zone")
     if reader is None:
         return local_datetime(value, format)
-    return _local_datetime(value, format, *reader)
+    return local_datetime_in(value, format, *reader)
 
 
-def _local_datetime(value: datetime | None, format: str, locale_name: str, zone) -> str:
+def local_datetime_in(value: datetime | None, format: str, locale_name: str, zone) -> str:
+    """``local_datetime`` for a language and zone found already (a table's rows)."""
     if value is None:
         return ""
     if format not in NAMED_FORMATS:
@@ -78,11 +79,12 @@ def _local_datetime(value: datetime | None, format: str, locale_name: str, zone)
 def nomination_state_badge(state) -> Markup:
     """A nomination's state as a badge. A function, not an included template: a table of 50
     rows paid for 50 template contexts."""
-    return _nomination_state_badge(get_locale(), state)
+    return nomination_state_badge_in(get_locale(), state)
 
 
 @lru_cache(maxsize=256)
-def _nomination_state_badge(_locale: Locale | None, state) -> Markup:
+def nomination_state_badge_in(_locale: Locale | None, state) -> Markup:
+    """``nomination_state_badge`` for a language found already."""
     # Made once per language and state: translating the label took most of a row's badge.
     return Markup('<span class="badge text-bg-light border state-badge">%s</span>') % (
         nominations.state_label(state)
@@ -262,7 +264,7 @@ def register(app: Flask) -> None:
             # looked them up for each date, country and state it printed.
             "reader_locale_zone": (locale, get_timezone()),
             "country_name": partial(country_name, locale=locale),
-            "nomination_state_badge": partial(_nomination_state_badge, reader_locale),
+            "nomination_state_badge": partial(nomination_state_badge_in, reader_locale),
             "languages": LANGUAGES,
             "current_language": locale.split("_")[0],
             "text_direction": text_direction(locale.split("_")[0]),

@@ -420,6 +420,34 @@ def test_drafts_and_other_categories_are_not_found(browser, call):
 # --- The table page ------------------------------------------------------------------------
 
 
+def test_table_rows_escape_what_people_typed_and_read_in_the_readers_language(browser, call):
+    """The rows are written in Python: names and organisations are escaped there; countries,
+    languages, dates and states are the reader's."""
+    hostile = nominate(
+        call.category,
+        "<script>alert(1)</script>",
+        nominee_organisation='Repair & "Reuse"',
+        nominee_country="CI",
+        language="fr",
+    )
+    nominate(call.category, "Plain", nominee_organisation="", nominee_country=None)
+    db.session.commit()
+    call.admin.language, call.admin.timezone = "fr", "Europe/Paris"
+    db.session.commit()
+    login(browser, call.admin)
+    page = browser.get(call.url()).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    row = page[page.index("&lt;script&gt;alert(1)&lt;/script&gt;") :]
+    row = row[: row.index("</tr>")]
+    assert "Repair &amp; &#34;Reuse&#34;" in row and "<td>Côte d’Ivoire</td>" in row
+    assert "<td>Français</td>" in row and "(Europe/Paris)</td>" in row
+    assert f'href="{call.url(f"/{hostile.id}")}"' in page
+    assert "Soumise" in row  # the state, in French
+    plain = page[page.index(">Plain<") :]
+    plain = plain[: plain.index("</tr>")]
+    assert plain.count("<td>—</td>") == 1 and '<td dir="auto">—</td>' in plain
+
+
 def test_table_page_shows_filters_sorting_and_duplicates(browser, call):
     first = nominate(call.category, "Green Bytes", nominee_country="KE")
     nominate(call.category, "green bytes")

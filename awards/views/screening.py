@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import (
     Blueprint,
     abort,
@@ -12,15 +14,21 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
+from sqlalchemy import Row
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import exports, lifecycle, nominations, permissions, screening
+from ..countries import country_name
 from ..errors import keeps_input_on_csrf_failure
 from ..extensions import db
 from ..forms_screening import STATE_LABELS, NominationFilterForm, ScreeningForm
+from ..i18n import LANGUAGES
 from ..models import Category, Nomination, utcnow
+from ..templating import local_datetime_in, nomination_state_badge_in, url_pattern
 from .helpers import (
     XLSX_TYPE,
     CountedPage,
@@ -40,6 +48,35 @@ def _nomination(category: Category, nomination_id: int) -> Nomination:
     if nomination is None:
         abort(404)
     return nomination
+
+
+def nomination_table_rows(category: Category, rows: Sequence[Row]) -> Markup:
+    """The nominations table's rows. Written here rather than as a loop in the template,
+    which cost 35 µs a row (fifty rows, a third of the page); what people typed is escaped,
+    dates, countries, languages and states are the reader's, found once for the table."""
+    locale = get_locale()
+    locale_name, zone = str(locale or "en"), get_timezone()
+    nomination_url = url_pattern("screening.nomination", "nomination_id", category_id=category.id)
+    no_value = "—"
+    duplicate = (
+        f'<span class="badge text-bg-warning border">{escape(_("Possible duplicate"))}</span>'
+    )
+    not_duplicate = f'<span class="visually-hidden">{escape(_("No"))}</span>'
+    parts = []
+    for row in rows:
+        country = country_name(row.nominee_country, locale_name) or no_value
+        parts.append(
+            f'<tr><td><a href="{escape(nomination_url(row.id))}"><code>{escape(row.reference)}'
+            f'</code></a></td><td dir="auto">{escape(row.nominee_name)}</td>'
+            f'<td dir="auto">{escape(row.nominee_organisation or no_value)}</td>'
+            f"<td>{escape(country)}</td>"
+            f"<td>{escape(LANGUAGES.get(row.language, row.language))}</td>"
+            f"<td>{escape(local_datetime_in(row.submitted_at, 'short', locale_name, zone))}</td>"
+            f"<td>{nomination_state_badge_in(locale, row.state)}</td>"
+            f"<td>{duplicate if row.possible_duplicate else not_duplicate}</td></tr>"
+        )
+    # Safe: every text above is escaped, or a badge made of escaped words.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704
 
 
 @bp.get("/<int:category_id>/nominations")
@@ -63,6 +100,7 @@ def nominations_table(category_id: int):
         form=form,
         table=table,
         page=page,
+        rows=nomination_table_rows(category, page.items),
         state_labels=STATE_LABELS,
     )
 
