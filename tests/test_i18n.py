@@ -244,6 +244,34 @@ def test_python_strings_shown_to_people_are_marked():
     assert not problems, "Wrap these in _() or _l():\n" + "\n".join(problems)
 
 
+TRANSLATING_CALLS = {"_", "_l", "gettext", "ngettext", "lazy_gettext", "lazy_ngettext"}
+
+
+def translations_inside_fstrings(source: str) -> list[int]:
+    """The lines of calls of _() and the like inside an f-string's braces: on Python 3.11
+    pybabel reads an f-string as one token and never finds them, so their words would drop
+    out of the catalogues."""
+    return [
+        call.lineno
+        for joined in ast.walk(ast.parse(source))
+        if isinstance(joined, ast.JoinedStr)
+        for call in ast.walk(joined)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id in TRANSLATING_CALLS
+    ]
+
+
+def test_no_translated_words_hide_inside_fstrings():
+    problems = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted((ROOT / "awards").rglob("*.py"))
+        for line in translations_inside_fstrings(path.read_text())
+    ]
+    assert not problems, "Translate these outside the f-string:\n" + "\n".join(problems)
+    assert translations_inside_fstrings('y = _("fine")\nx = f"<b>{_(\'none\')}</b>"\n') == [2]
+
+
 # --- (b) Catalogues complete, not fuzzy, placeholders intact ---------------------------
 
 

@@ -291,7 +291,8 @@ def assignment_table_rows(
         ReviewState.DRAFT: escape(_("draft")),
         ReviewState.SUBMITTED: escape(_("submitted")),
     }
-    no_conflict = f'<span class="text-body-secondary">{escape(_("none"))}</span>'
+    none = escape(_("none"))  # outside the f-string, where pybabel finds the word
+    no_conflict = f'<span class="text-body-secondary">{none}</span>'
     parts = []
     for nomination in nominations:
         nid = int(nomination.id)

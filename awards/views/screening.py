@@ -58,10 +58,10 @@ def nomination_table_rows(category: Category, rows: Sequence[Row]) -> Markup:
     locale_name, zone = str(locale or "en"), get_timezone()
     nomination_url = url_pattern("screening.nomination", "nomination_id", category_id=category.id)
     no_value = "—"
-    duplicate = (
-        f'<span class="badge text-bg-warning border">{escape(_("Possible duplicate"))}</span>'
-    )
-    not_duplicate = f'<span class="visually-hidden">{escape(_("No"))}</span>'
+    # Translated outside the f-strings, where pybabel finds the words.
+    possible, no = escape(_("Possible duplicate")), escape(_("No"))
+    duplicate = f'<span class="badge text-bg-warning border">{possible}</span>'
+    not_duplicate = f'<span class="visually-hidden">{no}</span>'
     parts = []
     for row in rows:
         country = country_name(row.nominee_country, locale_name) or no_value
