@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from . import audit, tokens
 from .extensions import db
 from .i18n import LANGUAGES, is_valid_timezone
-from .models import Category, Organisation, Role, RoleGrant, User, utcnow
+from .models import COMMITTEE_ROLES, Category, Organisation, Role, RoleGrant, User, utcnow
 from .outbox import queue_email
 from .urls import external_url
 
@@ -225,7 +225,7 @@ def validate_scope(scope: GrantScope) -> None:
         raise AccountError(_l("The Secretariat role applies to the whole platform."), "scope")
     if scope.role is Role.MEMBER_ADMIN and (scope.organisation is None or scope.category):
         raise AccountError(_l("Choose the organisation this person will administer."), "scope")
-    if scope.role in (Role.REVIEWER, Role.CHAIR) and (scope.category is None or scope.organisation):
+    if scope.role in COMMITTEE_ROLES and (scope.category is None or scope.organisation):
         raise AccountError(_l("Choose the category whose committee this person joins."), "scope")
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import exists, select
 
 from .extensions import db
 from .models import (
+    COMMITTEE_ROLES,
     Assignment,
     Attachment,
     Category,
@@ -56,7 +57,7 @@ def administers(user: Any, organisation: Organisation) -> bool:
 
 def committee_role(user: Any, category: Category) -> Role | None:
     for grant in _grants(user):
-        if grant.category_id == category.id and grant.role in (Role.REVIEWER, Role.CHAIR):
+        if grant.category_id == category.id and grant.role in COMMITTEE_ROLES:
             return grant.role
     return None
 
@@ -70,13 +71,13 @@ def administered_organisations(user: Any) -> list[Organisation]:
 
 
 def committee_categories(user: Any) -> list[tuple[Category, Role]]:
-    return [(g.category, g.role) for g in _grants(user) if g.role in (Role.REVIEWER, Role.CHAIR)]
+    return [(g.category, g.role) for g in _grants(user) if g.role in COMMITTEE_ROLES]
 
 
 def committee_category_ids(user: Any) -> list[int]:
     """The ids of the categories whose committee the person sits on, from the grants read
     with them (no statement)."""
-    return [g.category_id for g in _grants(user) if g.role in (Role.REVIEWER, Role.CHAIR)]
+    return [g.category_id for g in _grants(user) if g.role in COMMITTEE_ROLES]
 
 
 # --- Platform ----------------------------------------------------------------------------
@@ -136,7 +137,7 @@ def can_invite(
         return True
     if role is Role.MEMBER_ADMIN and organisation is not None:
         return administers(user, organisation)
-    if role in (Role.REVIEWER, Role.CHAIR) and category is not None:
+    if role in COMMITTEE_ROLES and category is not None:
         return administers(user, category.organisation)
     return False
 

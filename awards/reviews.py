@@ -25,6 +25,7 @@ from . import audit, lifecycle, permissions
 from .extensions import db
 from .i18n import LANGUAGES
 from .models import (
+    COMMITTEE_ROLES,
     Assignment,
     Attachment,
     Bid,
@@ -47,7 +48,6 @@ from .models import (
 from .nominations import answers_by_question, display_answer
 from .uploads import FILE_TYPES, safe_display_name
 
-COMMITTEE_ROLES = (Role.REVIEWER, Role.CHAIR)
 # A nomination a reviewer may work on: anything the nominator has handed in and kept in.
 CLOSED_TO_REVIEWERS = (NominationState.DRAFT, NominationState.WITHDRAWN)
 # Bids help the assignment, which only takes nominations that passed screening.

@@ -5,6 +5,7 @@ from .announcements import AnnouncementSubscriber, NoticeTemplate
 from .audit import AuditEvent
 from .editions import Category, Criterion, Edition, Question
 from .enums import (
+    COMMITTEE_ROLES,
     BidLevel,
     CategoryState,
     ConflictSource,
@@ -23,6 +24,7 @@ from .reviews import Assignment, Bid, Conflict, Decision, Review, Score
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "COMMITTEE_ROLES",
     "AnnouncementSubscriber",
     "Answer",
     "Assignment",

@@ -20,6 +20,10 @@ class Role(enum.StrEnum):
     CHAIR = "chair"
 
 
+# The roles that seat a person on a category's committee (a chair is a reviewer who leads it).
+COMMITTEE_ROLES = (Role.REVIEWER, Role.CHAIR)
+
+
 class CategoryState(enum.StrEnum):
     DRAFT = "draft"
     AWAITING_APPROVAL = "awaiting_approval"

@@ -23,6 +23,7 @@ from ..errors import keeps_input_on_csrf_failure
 from ..extensions import db
 from ..forms import ConfirmForm, Form, UserSearchForm
 from ..models import (
+    COMMITTEE_ROLES,
     Assignment,
     Category,
     Conflict,
@@ -84,9 +85,6 @@ class ReviewSettingsForm(Form):
 # --- Committee -----------------------------------------------------------------------------
 
 
-COMMITTEE_SEATS = (Role.REVIEWER, Role.CHAIR)
-
-
 def _seats_query(category: Category, search: str = ""):
     """The committee's seats by member name; ``search`` keeps names or emails containing it.
     Rows of what the committee page shows of each seat and its member: the grant's and the
@@ -110,7 +108,7 @@ def _seats_query(category: Category, search: str = ""):
 def _seat_filter(category: Category, search: str) -> list:
     """The conditions on role grants joined to their users of the committee's seats whose
     member's name or email contains ``search`` (all of them without one)."""
-    conditions = [RoleGrant.category_id == category.id, RoleGrant.role.in_(COMMITTEE_SEATS)]
+    conditions = [RoleGrant.category_id == category.id, RoleGrant.role.in_(COMMITTEE_ROLES)]
     if search:
         needle = search.lower()
         conditions.append(
@@ -181,7 +179,7 @@ def settings(category_id: int):
 
 def _seat(category: Category, grant_id: int) -> RoleGrant:
     grant = get_or_404(RoleGrant, grant_id)
-    if grant.category_id != category.id or grant.role not in (Role.REVIEWER, Role.CHAIR):
+    if grant.category_id != category.id or grant.role not in COMMITTEE_ROLES:
         abort(404)
     return grant
 

@@ -11,7 +11,7 @@ from .. import accounts, permissions
 from ..errors import keeps_input_on_csrf_failure
 from ..extensions import db
 from ..forms import ConfirmForm, InviteForm, options, role_choices
-from ..models import Category, Edition, Organisation, Role, RoleGrant, User
+from ..models import COMMITTEE_ROLES, Category, Edition, Organisation, Role, RoleGrant, User
 from .helpers import get_or_404, require
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -132,7 +132,7 @@ def invite():
         scope = accounts.GrantScope(
             role=role,
             organisation=org if role is Role.MEMBER_ADMIN else None,
-            category=cat if role in (Role.REVIEWER, Role.CHAIR) else None,
+            category=cat if role in COMMITTEE_ROLES else None,
         )
         try:
             # An incomplete scope is a mistake to explain; a complete one not allowed is a 403.
