@@ -809,6 +809,25 @@ def test_audit_lists_everything_unfiltered(sec, trail):
     assert html.index("summary-role-granted") < html.index("summary-org-created")
 
 
+def test_audit_rows_name_who_acted_or_the_system(sec, trail):
+    """Each row says who acted (their email) or "system" for what no one did, on the trail
+    and in the Secretariat home's latest events; the "who" filter still finds them."""
+    audit.record("outbox.sent", make_org("UNEP"), "summary-by-the-system")
+    db.session.commit()
+
+    def row_of(html: str, summary: str) -> str:
+        at = html.index(summary)
+        return html[html.rindex("<tr>", 0, at) : html.index("</tr>", at)]
+
+    for url in ("/secretariat/audit", "/secretariat/"):
+        html = sec.get(url).get_data(as_text=True)
+        assert "<td>system</td>" in row_of(html, "summary-by-the-system")
+        assert "<td>other.admin@example.org</td>" in row_of(html, "summary-org-updated")
+    html = sec.get("/secretariat/audit?actor=other.admin").get_data(as_text=True)
+    assert _summaries(html) == {"summary-org-updated", "summary-role-granted"}
+    assert "<td>other.admin@example.org</td>" in html and "summary-by-the-system" not in html
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

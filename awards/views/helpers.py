@@ -170,15 +170,14 @@ class OpenPage:
     total = None
     pages = None
 
-    def __init__(self, query, page: int, per_page: int) -> None:
+    def __init__(self, query, page: int, per_page: int, *, rows: bool = False) -> None:
         self.page = page
         self.per_page = per_page
-        rows = list(
-            db.session.execute(query.limit(per_page + 1).offset((page - 1) * per_page)).scalars()
-        )
-        self.items = rows[:per_page]
+        result = db.session.execute(query.limit(per_page + 1).offset((page - 1) * per_page))
+        fetched = list(result if rows else result.scalars())
+        self.items = fetched[:per_page]
         self.has_prev = page > 1
-        self.has_next = len(rows) > per_page
+        self.has_next = len(fetched) > per_page
         self.prev_num = page - 1 if self.has_prev else None
         self.next_num = page + 1 if self.has_next else None
 
