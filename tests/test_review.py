@@ -659,6 +659,23 @@ def test_review_dashboard_shows_progress_and_deadline(browser, panel):
     assert 'progress id="progress-' in page
 
 
+def test_open_review_dashboard_rows_show_names_escaped(browser):
+    """The dashboard's rows are written in Python: an open review shows the nominee, escaped,
+    with the review's state and how many criteria are scored."""
+    panel = make_panel(blind=False)
+    panel.nomination.nominee_name = "<b>Bold</b> & Co"
+    panel.reviewer.language = "fr"
+    db.session.commit()
+    login(browser, panel.reviewer)
+    page = browser.get("/review/").get_data(as_text=True)
+    assert "<b>Bold</b>" not in page
+    row = page[page.index(f"<code>{panel.nomination.reference}</code>") :]
+    row = row[: row.index("</tr>")]
+    assert '<td dir="auto">&lt;b&gt;Bold&lt;/b&gt; &amp; Co</td>' in row
+    assert "Pas commencée" in row  # the review's state, in the reader's language
+    assert "<td>0 sur 2</td>" in row and "<td>—</td>" in row
+
+
 def _more_assignments(panel, count: int) -> list:
     """``count`` more eligible nominations of the panel's category, assigned to its reviewer."""
     more = [make_nomination(panel.category, state=NominationState.ELIGIBLE) for _ in range(count)]

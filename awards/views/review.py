@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -24,7 +25,7 @@ from ..extensions import db
 from ..forms import Form
 from ..i18n import LANGUAGES
 from ..models import Attachment, BidLevel, Category, Nomination
-from ..templating import url_pattern
+from ..templating import local_datetime_in, review_state_badge, url_pattern
 from .helpers import (
     CATEGORY_PAGE_LOADS,
     Pager,
@@ -136,6 +137,45 @@ def bid_table_rows(
             f'<span class="visually-hidden"> — {reference}</span></a></td></tr>'
         )
     # Safe: every value above is escaped, a number, or a bid level's own value.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704
+
+
+@bp.app_template_global()
+def assigned_table_rows(
+    category: Category, assigned: list[reviews.AssignedReview], criteria: int
+) -> Markup:
+    """The rows of a reviewer's table of assigned nominations (the dashboard, a committee's
+    list). Written here for the reason the bids rows are: the template's loop cost 25 µs a
+    row. References and names are escaped; dates are in the reader's language and zone,
+    found once for the table."""
+    locale_name, zone = str(get_locale() or "en"), get_timezone()
+    score_url = url_pattern("review.score", "nomination_id")
+    open_the_review = escape(_("open the review"))
+    badges = {state: review_state_badge(state) for state in ("not_started", "draft", "submitted")}
+    # Flask-Babel returns the translated pattern itself when given no values: translated
+    # once, formatted for each row.
+    scored_pattern = _("%(n)d of %(total)d")
+    no_value = "—"
+    parts = []
+    for item in assigned:
+        reference = escape(item.reference)
+        parts.append(
+            f'<tr><td><a href="{escape(score_url(item.nomination_id))}"><code>{reference}</code>'
+            f'<span class="visually-hidden"> — {open_the_review}</span></a></td>'
+        )
+        if not category.blind_review:
+            parts.append(f'<td dir="auto">{escape(item.nominee_name or no_value)}</td>')
+        scored = scored_pattern % {"n": item.scored, "total": criteria}
+        saved = (
+            local_datetime_in(item.updated_at, "medium", locale_name, zone)
+            if item.updated_at
+            else no_value
+        )
+        parts.append(
+            f"<td>{escape(LANGUAGES.get(item.language, item.language))}</td>"
+            f"<td>{badges[item.state]}</td><td>{escape(scored)}</td><td>{escape(saved)}</td></tr>"
+        )
+    # Safe: references, names and every word are escaped; badges are made of escaped words.
     return Markup("".join(parts))  # noqa: S704  # nosec B704
 
 
