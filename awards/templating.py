@@ -40,13 +40,19 @@ def _datetime_patterns(
     )
 
 
+def reader_locale_zone() -> tuple[str, Any]:
+    """The reader's language (a locale name, "en" outside a request) and time zone: what
+    dates, countries and state badges are written in. A page or a table finds them once."""
+    return str(get_locale() or "en"), get_timezone()
+
+
 def local_datetime(value: datetime | None, format: str = "medium") -> str:
     """A UTC moment in the viewer's time zone, with the zone named.
 
     Babel's ``format_datetime`` with the locale's patterns kept parsed: it looked the three
     patterns up again for every date, and a table prints fifty.
     """
-    return local_datetime_in(value, format, str(get_locale() or "en"), get_timezone())
+    return local_datetime_in(value, format, *reader_locale_zone())
 
 
 @pass_context
@@ -79,12 +85,13 @@ def local_datetime_in(value: datetime | None, format: str, locale_name: str, zon
 def nomination_state_badge(state) -> Markup:
     """A nomination's state as a badge. A function, not an included template: a table of 50
     rows paid for 50 template contexts."""
-    return nomination_state_badge_in(get_locale(), state)
+    return nomination_state_badge_in(reader_locale_zone()[0], state)
 
 
 @lru_cache(maxsize=256)
-def nomination_state_badge_in(_locale: Locale | None, state) -> Markup:
-    """``nomination_state_badge`` for a language found already."""
+def nomination_state_badge_in(_locale_name: str, state) -> Markup:
+    """``nomination_state_badge`` for a language found already (the cache's key: the label
+    is translated into the current one)."""
     # Made once per language and state: translating the label took most of a row's badge.
     return Markup('<span class="badge text-bg-light border state-badge">%s</span>') % (
         nominations.state_label(state)
@@ -256,15 +263,14 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def page_context() -> dict:
-        reader_locale = get_locale()
-        locale = str(reader_locale or "en")
+        locale, zone = reader_locale_zone()
         return {
             **catalogue_callables(),
             # The reader's language and zone, found once for the page: a table of 50 rows
             # looked them up for each date, country and state it printed.
-            "reader_locale_zone": (locale, get_timezone()),
+            "reader_locale_zone": (locale, zone),
             "country_name": partial(country_name, locale=locale),
-            "nomination_state_badge": partial(nomination_state_badge_in, reader_locale),
+            "nomination_state_badge": partial(nomination_state_badge_in, locale),
             "languages": LANGUAGES,
             "current_language": locale.split("_")[0],
             "text_direction": text_direction(locale.split("_")[0]),

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -25,7 +24,7 @@ from ..extensions import db
 from ..forms import Form
 from ..i18n import LANGUAGES
 from ..models import Attachment, BidLevel, Category, Nomination
-from ..templating import local_datetime_in, review_state_badge, url_pattern
+from ..templating import local_datetime_in, reader_locale_zone, review_state_badge, url_pattern
 from .helpers import (
     CATEGORY_PAGE_LOADS,
     Pager,
@@ -148,7 +147,7 @@ def assigned_table_rows(
     list). Written here for the reason the bids rows are: the template's loop cost 25 µs a
     row. References and names are escaped; dates are in the reader's language and zone,
     found once for the table."""
-    locale_name, zone = str(get_locale() or "en"), get_timezone()
+    locale_name, zone = reader_locale_zone()
     score_url = url_pattern("review.score", "nomination_id")
     open_the_review = escape(_("open the review"))
     badges = {state: review_state_badge(state) for state in ("not_started", "draft", "submitted")}
