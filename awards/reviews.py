@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, bindparam, case, exists, func, inspect, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import flag_modified
@@ -709,9 +709,9 @@ def bid_rows(
         Nomination.nominee_organisation,
         Nomination.language,
         Nomination.topics,
-    ).order_by(Nomination.number)
-    if limit is not None:
-        query = query.offset(offset).limit(limit)
+        offset=offset,
+        limit=limit,
+    )
     return [
         BidRow(
             nomination_id=row.id,
@@ -726,25 +726,35 @@ def bid_rows(
     ]
 
 
-def _biddable(reviewer: User, category: Category, *columns: Any):
-    """The category's nominations this reviewer may bid on with their bid's level: whole
-    nominations, or these columns of them."""
-    return (
+def _biddable(
+    reviewer: User,
+    category: Category,
+    *columns: Any,
+    offset: int = 0,
+    limit: int | None = None,
+):
+    """The category's nominations this reviewer may bid on with their bid's level, by
+    reference: whole nominations, or these columns of them; a page with ``offset`` and
+    ``limit``."""
+    query = (
         select(*(columns or (Nomination,)), Bid.level)
         .outerjoin(Bid, and_(Bid.nomination_id == Nomination.id, Bid.reviewer_id == reviewer.id))
-        .where(
-            Nomination.category_id == category.id,
-            Nomination.state.in_(BIDDABLE_STATES),
-            _not_conflicted(reviewer.id),
-        )
+        .where(*_in_biddable_states(category), _not_conflicted(reviewer.id))
+        .order_by(Nomination.number)
     )
+    return query if limit is None else query.offset(offset).limit(limit)
+
+
+def _in_biddable_states(category: Category) -> tuple[ColumnElement[bool], ...]:
+    """The category's nominations in a state that takes bids, conflicts or not."""
+    return (Nomination.category_id == category.id, Nomination.state.in_(BIDDABLE_STATES))
 
 
 def count_biddable(reviewer: User, category: Category) -> int:
     """How many nominations ``biddable_nominations`` lists: the category's biddable ones less
     the reviewer's conflicts among them. Counted as a difference, the first count reads only
     the category-and-state index; leaving out conflicts row by row read every nomination."""
-    in_category = (Nomination.category_id == category.id, Nomination.state.in_(BIDDABLE_STATES))
+    in_category = _in_biddable_states(category)
     biddable = select(func.count()).select_from(Nomination).where(*in_category)
     conflicted = (
         select(func.count())
@@ -760,10 +770,7 @@ def biddable_nominations(
 ) -> list[tuple[Nomination, BidLevel | None]]:
     """The category's nominations this reviewer may bid on, with their current bid; a page of
     them with ``offset`` and ``limit``."""
-    query = _biddable(reviewer, category).order_by(Nomination.number)
-    if limit is not None:
-        query = query.offset(offset).limit(limit)
-    rows = db.session.execute(query).all()
+    rows = db.session.execute(_biddable(reviewer, category, offset=offset, limit=limit)).all()
     return [(nomination, level) for nomination, level in rows]
 
 
