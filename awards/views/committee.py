@@ -369,8 +369,6 @@ def assignments(category_id: int):
         member_count=member_count,
         search_form=search_form,
         who=who,
-        names=names,
-        workload=workload,
         form=ConfirmForm(),
     )
 
